@@ -1,0 +1,24 @@
+"""albu_mix: paper-exact Cutout, MixUp, CutMix and label smoothing for albumentations pipelines."""
+
+from __future__ import annotations
+
+from .labels import encode_label, mix_labels, smooth_label
+from .partners import PartnerError
+from .seeding import reseed, worker_init_fn
+from .transforms import CutMix, Cutout, LabelSmoothing, MixUp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CutMix",
+    "Cutout",
+    "LabelSmoothing",
+    "MixUp",
+    "PartnerError",
+    "__version__",
+    "encode_label",
+    "mix_labels",
+    "reseed",
+    "smooth_label",
+    "worker_init_fn",
+]

@@ -1,0 +1,123 @@
+"""The call contract shared by albu_mix transforms.
+
+albumentations' stock ``BasicTransform.__call__`` returns the data untouched when a transform
+does not fire. albu_mix transforms that own the label must encode it every time, and every albu_mix
+transform reseeds itself in a new process (see ``seeding``). ``ContractMixin.__call__`` keeps the
+stock contract (``p`` drawn from ``self.py_random``, ``force_apply``, the replay record under
+``save_key``, ``replay_mode``) and adds those two things, with less per-call overhead.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from copy import deepcopy
+from typing import Any
+
+import numpy as np
+
+from .seeding import process_seed
+
+__all__ = ["ContractMixin", "check_probability", "image_shape"]
+
+_ARRAY_KEYS = ("image", "images", "volume")
+
+
+def check_probability(owner: str, p: Any) -> float:
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        raise ValueError(f"{owner}: p must be a number in [0, 1], got {p!r}")
+    return float(p)
+
+
+def image_shape(owner: str, data: dict[str, Any]) -> tuple[int, int]:
+    """(height, width) of the sample, from ``image``, ``images`` or ``volume``."""
+    for key, lead in (("image", 0), ("images", 1), ("volume", 1)):
+        value = data.get(key)
+        if value is None:
+            continue
+        shape = np.shape(value)
+        if len(shape) < lead + 2:
+            raise ValueError(f"{owner}: {key} must have at least {lead + 2} dimensions, got shape {shape}")
+        return int(shape[lead]), int(shape[lead + 1])
+    raise ValueError(f"{owner}: the data must hold an 'image' (or 'images' or 'volume'), got keys {sorted(data)}")
+
+
+class ContractMixin:
+    """Put before an albumentations base class: ``class Cutout(ContractMixin, ImageOnlyTransform)``.
+
+    Subclasses implement ``draw(data) -> params`` (all randomness, from ``self.py_random``),
+    ``apply_params(params, data) -> data`` (deterministic) and may override
+    ``not_applied(data) -> data``.
+    """
+
+    _seeded_pid: int
+
+    # -- randomness -----------------------------------------------------------------------------
+    def set_random_seed(self, seed: int | None) -> None:
+        super().set_random_seed(seed)  # type: ignore[misc]
+        self._seeded_pid = os.getpid()
+
+    def set_random_state(self, random_generator: np.random.Generator, py_random: random.Random) -> None:
+        super().set_random_state(random_generator, py_random)  # type: ignore[misc]
+        self._seeded_pid = os.getpid()
+
+    def _mark_seeded_here(self) -> None:
+        self._seeded_pid = os.getpid()
+
+    def _reseed_if_new_process(self) -> None:
+        if self._seeded_pid != os.getpid():
+            derived = process_seed(self.seed)  # type: ignore[attr-defined]
+            self.random_generator = np.random.default_rng(derived)
+            self.py_random = random.Random(derived)
+            self._seeded_pid = os.getpid()
+
+    # -- the call -------------------------------------------------------------------------------
+    def __call__(self, *args: Any, force_apply: bool = False, **data: Any) -> dict[str, Any]:
+        if args:
+            raise KeyError("You have to pass data to augmentations as named arguments, for example: aug(image=image)")
+        self.check_data(data)
+        if self.replay_mode:  # type: ignore[attr-defined]
+            if self.applied_in_replay:  # type: ignore[attr-defined]
+                return self.apply_params(self.params, data)  # type: ignore[attr-defined]
+            return self.not_applied(data)
+        self._reseed_if_new_process()
+        self.params = {}
+        if not self.should_apply(force_apply=force_apply):  # type: ignore[attr-defined]
+            return self.not_applied(data)
+        params = self.draw(data)
+        self.params = params
+        if self.deterministic:  # type: ignore[attr-defined]
+            data[self.save_key][id(self)] = deepcopy(params)  # type: ignore[attr-defined]
+        return self.apply_params(params, data)
+
+    def apply_with_params(self, params: dict[str, Any], *args: Any, **data: Any) -> dict[str, Any]:
+        """albumentations' entry point for applying known params; same as ``apply_params``."""
+        return self.apply_params(params, data)
+
+    def check_data(self, data: dict[str, Any]) -> None:
+        """Reject inputs this transform cannot handle, before anything is drawn."""
+
+    def draw(self, data: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def apply_params(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def not_applied(self, data: dict[str, Any]) -> dict[str, Any]:
+        return data
+
+    # -- pickling -------------------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for name in self._callback_args:
+            qualname = getattr(state.get(name), "__qualname__", "")
+            if "<lambda>" in qualname or "<locals>" in qualname:
+                raise TypeError(
+                    f"{type(self).__name__}: {name} is {qualname!r}, which cannot be pickled, so the transform "
+                    "cannot go to DataLoader workers started with spawn or forkserver. Use a module-level "
+                    "function or a picklable object instead of a lambda or a local function."
+                )
+        return state
+
+    #: constructor arguments that may hold user callbacks, checked when pickling
+    _callback_args: tuple[str, ...] = ()

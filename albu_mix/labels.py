@@ -1,0 +1,124 @@
+"""The label target: encoding, validation, smoothing and mixing of class labels.
+
+A sample carries its class label under the key ``"label"``. It may be a class index (an int,
+which needs ``num_classes``) or a 1-D one-hot, multi-hot or soft vector (a list, tuple or array).
+Transforms that touch the label return a new float32 1-D vector of length K; the caller's label
+is never modified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = ["SmoothingMode", "encode_label", "mix_labels", "mix_raw_labels", "smooth_label"]
+
+SmoothingMode = Literal["uniform", "others", "multilabel"]
+
+
+def _is_index(label: Any) -> bool:
+    if isinstance(label, (bool, np.bool_)):
+        return False
+    if isinstance(label, (int, np.integer)):
+        return True
+    return isinstance(label, np.ndarray) and label.ndim == 0 and np.issubdtype(label.dtype, np.integer)
+
+
+def encode_label(label: Any, num_classes: int | None, owner: str = "label") -> np.ndarray:
+    """Encode ``label`` as a new float32 vector of length K, with errors that say what is wrong.
+
+    Args:
+        label: a class index (needs ``num_classes``), or a 1-D one-hot, multi-hot or soft vector.
+        num_classes: K. Required for an index; a vector must then have exactly K entries.
+        owner: who asks, for the error messages (a transform's name).
+
+    Raises:
+        ValueError: an index out of range, an index without ``num_classes``, a vector of the wrong
+            length or shape, NaN or infinite entries, negative entries.
+        TypeError: a label that is neither an integer index nor a numeric vector.
+    """
+    if _is_index(label):
+        index = int(label)
+        if num_classes is None:
+            raise ValueError(
+                f"{owner}: a class index label needs num_classes to be set, got label={index} and num_classes=None"
+            )
+        if not 0 <= index < num_classes:
+            raise ValueError(f"{owner}: class index must be in [0, {num_classes}), got {index}")
+        out = np.zeros(num_classes, dtype=np.float32)
+        out[index] = 1.0
+        return out
+    if isinstance(label, (float, np.floating)):
+        raise TypeError(f"{owner}: label must be an integer class index or a 1-D vector, got the float {label!r}")
+    if not isinstance(label, (np.ndarray, Sequence)) or isinstance(label, (str, bytes)):
+        raise TypeError(
+            f"{owner}: label must be an integer class index or a 1-D vector, got {type(label).__name__}"
+        )
+    try:
+        vector = np.array(label, dtype=np.float32)  # always a copy: the caller's label stays untouched
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{owner}: label vector must be numeric, got {label!r}") from error
+    if vector.ndim != 1:
+        raise ValueError(f"{owner}: label vector must be 1-D, got shape {vector.shape}")
+    if num_classes is not None and vector.size != num_classes:
+        raise ValueError(f"{owner}: label vector must have num_classes={num_classes} entries, got {vector.size}")
+    if vector.size == 0:
+        raise ValueError(f"{owner}: label vector must not be empty, got length 0")
+    if not np.all(np.isfinite(vector)):
+        raise ValueError(f"{owner}: label vector must be finite, got NaN or inf in {vector.tolist()}")
+    if np.any(vector < 0):
+        raise ValueError(f"{owner}: label vector entries must be >= 0, got {vector.tolist()}")
+    return vector
+
+
+def smooth_label(y: np.ndarray, epsilon: float, mode: SmoothingMode = "uniform") -> np.ndarray:
+    """Smooth an encoded label vector; a new float32 array.
+
+    - ``"uniform"``: ``(1 - ε)·y + ε/K`` (Szegedy et al., 2016). Identical to
+      ``torch.nn.CrossEntropyLoss(label_smoothing=ε)`` and timm's ``mixup_target``.
+    - ``"others"``: ``(1 - ε)`` on the true class and ``ε/(K - 1)`` on each other class (the seed
+      article's variant); for a soft vector, ``(1 - ε)·y + ε/(K - 1)·(1 - y)``. Needs K ≥ 2.
+    - ``"multilabel"``: ``(1 - ε)·y + ε/2`` per class, timm's rule for multi-label targets.
+
+    Every rule is affine in ``y``, so smoothing a mixed label equals mixing smoothed labels, and a
+    vector that sums to 1 still sums to 1 under ``"uniform"`` and ``"others"``.
+    """
+    k = y.shape[-1]
+    y64 = y.astype(np.float64)
+    if mode == "uniform":
+        out = (1.0 - epsilon) * y64 + epsilon / k
+    elif mode == "others":
+        out = (1.0 - epsilon) * y64 + (epsilon / (k - 1)) * (1.0 - y64)
+    else:
+        out = (1.0 - epsilon) * y64 + epsilon / 2.0
+    return out.astype(np.float32)
+
+
+def mix_labels(y1: np.ndarray, y2: np.ndarray, partner_weight: float) -> np.ndarray:
+    """``(1 - w)·y1 + w·y2`` as a new float32 vector, with ``w`` the partner's share (MixUp, CutMix).
+
+    Weighting by the partner's share ``w`` (rather than by ``λ = 1 - w``) makes a one-hot partner's
+    entry exactly ``float32(w)``: in CutMix, the share of partner pixels.
+    """
+    out = y1 * np.float32(1.0 - partner_weight)
+    out += y2 * np.float32(partner_weight)
+    return out
+
+
+def mix_raw_labels(label1: Any, label2: Any, num_classes: int | None, partner_weight: float, owner: str) -> np.ndarray:
+    """Encode two labels and mix them; the same result as ``mix_labels(encode(...), encode(...))``.
+
+    Two class indices take a short path (no temporaries), since that is the common case per sample.
+    """
+    if num_classes is not None and _is_index(label1) and _is_index(label2):
+        i1, i2 = int(label1), int(label2)
+        if 0 <= i1 < num_classes and 0 <= i2 < num_classes:
+            out = np.zeros(num_classes, dtype=np.float32)
+            out[i1] = np.float32(1.0 - partner_weight)
+            out[i2] += np.float32(partner_weight)
+            return out
+    y1 = encode_label(label1, num_classes, owner)
+    y2 = encode_label(label2, y1.size, f"{owner} (partner label)")
+    return mix_labels(y1, y2, partner_weight)
