@@ -40,6 +40,8 @@ def _worker() -> tuple[int, ...]:
     info = data.get_worker_info() if data is not None else None
     if info is not None:
         return (int(info.id), int(info.seed) % 2**63)
+    # Outside torch: the process's identity, its creation number in its parent (1, 2, ... in the
+    # order the parent started processes), the same from one run of a program to the next.
     return tuple(multiprocessing.current_process()._identity)
 
 

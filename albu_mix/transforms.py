@@ -169,21 +169,32 @@ class Cutout(ContractMixin, ImageOnlyTransform):
             params["fill_seed"] = rng.randrange(2**32)
         return params
 
+    _LAYOUTS = (("image", 0), ("images", 1), ("volume", 1), ("volumes", 2))
+
+    def check_data(self, data: dict[str, Any]) -> None:
+        owner = type(self).__name__
+        for key, lead in self._LAYOUTS:
+            value = data.get(key)
+            if key == "images" and isinstance(value, (list, tuple)):
+                for item in value:
+                    _check_array(owner, key, item, (2, 3))
+            elif value is not None:
+                _check_array(owner, key, value, (lead + 2, lead + 3))
+
     def apply_params(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         out = dict(data)
         owner = type(self).__name__
-        for key, lead in (("image", 0), ("images", 1), ("volume", 1), ("volumes", 2)):
+        for key, lead in self._LAYOUTS:
             value = data.get(key)
             if value is None:
                 continue
             if key == "images" and isinstance(value, (list, tuple)):
-                out[key] = [self._cut(owner, key, v, params, 0) for v in value]
+                out[key] = [self._cut(owner, v, params, 0) for v in value]
             else:
-                out[key] = self._cut(owner, key, value, params, lead)
+                out[key] = self._cut(owner, value, params, lead)
         return out
 
-    def _cut(self, owner: str, key: str, array: Any, params: dict[str, Any], lead: int) -> np.ndarray:
-        _check_array(owner, key, array, (lead + 2, lead + 3))
+    def _cut(self, owner: str, array: np.ndarray, params: dict[str, Any], lead: int) -> np.ndarray:
         try:
             return F.cutout(array, params["holes"], self.fill, params.get("fill_seed", 0), leading_axes=lead)
         except ValueError as error:

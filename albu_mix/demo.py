@@ -1,0 +1,105 @@
+"""The demo gallery: the bundled photographs, then several draws of each transform with its label.
+
+Uses only the runtime dependencies (albumentations, numpy, OpenCV). The images are downscaled
+copies of CC0 and public-domain photographs; see ``data/NOTICE.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import albumentations as A
+import cv2
+import numpy as np
+
+from .transforms import CutMix, Cutout, LabelSmoothing, MixUp
+
+__all__ = ["CLASS_NAMES", "load_samples", "render_gallery"]
+
+#: Class index -> name of the bundled sample images.
+CLASS_NAMES = ("cat", "coffee", "astronaut", "rocket")
+_FILES = ("cat.png", "coffee.png", "astronaut.png", "rocket.jpg")
+_TILE = 192
+_CAPTION = 46
+_MARGIN = 118
+_DRAWS = 4
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def load_samples() -> list[dict[str, Any]]:
+    """The bundled photographs as RGB uint8 sample dicts ``{"image", "label"}``, labels 0..3."""
+    samples = []
+    folder = resources.files("albu_mix") / "data"
+    for label, name in enumerate(_FILES):
+        raw = np.frombuffer((folder / name).read_bytes(), dtype=np.uint8)
+        image = cv2.cvtColor(cv2.imdecode(raw, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        samples.append({"image": image, "label": label})
+    return samples
+
+
+def _rows(k: int) -> list[tuple[str, Callable[[list[dict[str, Any]]], list[Any]]]]:
+    """Each row's title and a factory: partners (the other samples) -> the row's transforms."""
+    encode = LabelSmoothing(epsilon=0.0, num_classes=k)
+    return [
+        ("original", lambda others: [encode]),
+        ("Cutout 0.4", lambda others: [Cutout(0.4, num_holes=(1, 2), fill=0, p=1.0), encode]),
+        ("Cutout mean", lambda others: [Cutout((0.2, 0.5), num_holes=3, fill="mean", p=1.0), encode]),
+        ("LabelSmooth", lambda others: [LabelSmoothing(epsilon=0.1, num_classes=k)]),
+        ("MixUp a=1", lambda others: [MixUp(others, alpha=1.0, num_classes=k, p=1.0)]),
+        ("CutMix a=1", lambda others: [CutMix(others, alpha=1.0, num_classes=k, p=1.0)]),
+        ("CutMix+LS", lambda others: [CutMix(others, num_classes=k, p=1.0), LabelSmoothing(0.1, num_classes=k)]),
+    ]
+
+
+def _caption(label: np.ndarray, mix_lambda: float | None) -> list[str]:
+    first = " ".join(f"{v:.2f}" for v in label)
+    if mix_lambda is None:
+        return [f"[{first}]"]
+    return [f"[{first}]", f"lambda={mix_lambda:.3f}"]
+
+
+def _tile(image: np.ndarray, lines: list[str]) -> np.ndarray:
+    tile = np.full((_TILE + _CAPTION, _TILE, 3), 255, np.uint8)
+    tile[:_TILE] = cv2.resize(image, (_TILE, _TILE), interpolation=cv2.INTER_AREA)
+    for i, line in enumerate(lines):
+        cv2.putText(tile, line, (4, _TILE + 17 + 19 * i), _FONT, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
+    return tile
+
+
+def render_gallery(draws: int = _DRAWS) -> np.ndarray:
+    """The gallery as an RGB uint8 array: one row of originals, then ``draws`` draws per transform.
+
+    Draw ``j`` of a row uses sample ``j % 4`` as the primary; MixUp and CutMix draw its partner
+    from the three other samples with their own seeded generator. The gallery is deterministic.
+    """
+    samples = load_samples()
+    columns = max(draws, len(samples))
+    width = _MARGIN + columns * (_TILE + 6)
+    header = np.full((34, width, 3), 255, np.uint8)
+    names = "  ".join(f"{i}={n}" for i, n in enumerate(CLASS_NAMES))
+    cv2.putText(header, f"albu_mix demo - label vectors are [{names}]", (8, 23), _FONT, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
+    blocks = [header]
+    for r, (title, make) in enumerate(_rows(len(samples))):
+        row = np.full((_TILE + _CAPTION + 6, width, 3), 255, np.uint8)
+        cv2.putText(row, title, (6, _TILE // 2), _FONT, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
+        for j in range(columns):
+            sample = samples[j % len(samples)]
+            others = [s for s in samples if s is not sample]
+            out = A.Compose(make(others), seed=100 * r + j)(image=sample["image"], label=sample["label"])
+            tile = _tile(out["image"], _caption(out["label"], out.get("mix_lambda")))
+            x = _MARGIN + j * (_TILE + 6)
+            row[: tile.shape[0], x : x + _TILE] = tile
+        blocks.append(row)
+    return np.vstack(blocks)
+
+
+def write_gallery(path: str | Path) -> Path:
+    """Render the gallery and write it as a PNG; returns the path written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), cv2.cvtColor(render_gallery(), cv2.COLOR_RGB2BGR)):
+        raise OSError(f"albu_mix demo: could not write the gallery to {path}")
+    return path
