@@ -67,29 +67,27 @@ class PartnerSource:
 
     def load(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Fetch the partner named by ``params``; errors name the transform and the partner."""
-        where = self.describe(params)
-        if "partner_seed" in params:
-            call: Callable[[], Any] = lambda: self.reference_data(np.random.default_rng(params["partner_seed"]))
-        elif self.read_fn is None:
-            call = lambda: self.reference_data[params["partner_index"]]
-        else:
-            call = lambda: self.read_fn(self.reference_data[params["partner_index"]])
         try:
-            sample = call()
+            if "partner_seed" in params:
+                sample = self.reference_data(np.random.default_rng(params["partner_seed"]))
+            elif self.read_fn is None:
+                sample = self.reference_data[params["partner_index"]]
+            else:
+                sample = self.read_fn(self.reference_data[params["partner_index"]])
         except Exception as error:
             raise PartnerError(
-                f"{self.owner}: reading the partner failed at {where}: {type(error).__name__}: {error}"
+                f"{self.owner}: reading the partner failed at {self.describe(params)}: {type(error).__name__}: {error}"
             ) from error
-        if not isinstance(sample, Mapping):
+        if type(sample) is not dict and not isinstance(sample, Mapping):
             hint = "" if self.read_fn is not None or self.is_stream else " (pass read_fn to turn items into dicts)"
             raise PartnerError(
-                f"{self.owner}: the partner at {where} must be a sample dict with an 'image', "
+                f"{self.owner}: the partner at {self.describe(params)} must be a sample dict with an 'image', "
                 f"got {type(sample).__name__}{hint}"
             )
         image = sample.get("image")
         if not isinstance(image, np.ndarray):
             raise PartnerError(
-                f"{self.owner}: the partner at {where} must have an 'image' numpy array, "
+                f"{self.owner}: the partner at {self.describe(params)} must have an 'image' numpy array, "
                 f"got {'no image' if image is None else type(image).__name__}"
             )
         return dict(sample)

@@ -302,7 +302,7 @@ def _identity(value: Any, **params: Any) -> Any:
 # MixUp and CutMix
 # ----------------------------------------------------------------------------------------------
 
-_UNSUPPORTED_KEYS = ("bboxes", "keypoints", "images", "masks", "volume", "volumes", "mask3d", "masks3d")
+_UNSUPPORTED_KEYS = frozenset(("bboxes", "keypoints", "images", "masks", "volume", "volumes", "mask3d", "masks3d"))
 
 
 class _MixTransform(ContractMixin, DualTransform):
@@ -354,8 +354,8 @@ class _MixTransform(ContractMixin, DualTransform):
     # -- checks ---------------------------------------------------------------------------------
     def check_data(self, data: dict[str, Any]) -> None:
         owner = type(self).__name__
-        for key in _UNSUPPORTED_KEYS:
-            if data.get(key) is not None:
+        for key in _UNSUPPORTED_KEYS & data.keys():
+            if data[key] is not None:
                 raise ValueError(
                     f"{owner}: the target {key!r} is not supported yet; {owner} mixes 'image', 'mask' and "
                     f"'label' only, got {key!r} in the data"
@@ -376,7 +376,6 @@ class _MixTransform(ContractMixin, DualTransform):
         """Load the partner and bring it to the primary's geometry; checks name the partner."""
         owner = type(self).__name__
         sample = self._source.load(params)
-        where = PartnerSource.describe(params)
         image = data["image"]
         if self.partner_transform is not None:
             inputs = {"image": sample["image"]}
@@ -385,21 +384,26 @@ class _MixTransform(ContractMixin, DualTransform):
             try:
                 transformed = self.partner_transform(**inputs)
             except Exception as error:
-                raise PartnerError(f"{owner}: partner_transform failed on the {where}: {error}") from error
+                raise PartnerError(
+                    f"{owner}: partner_transform failed on the {PartnerSource.describe(params)}: {error}"
+                ) from error
             sample = {**sample, **{k: transformed[k] for k in inputs}}
         partner = sample["image"]
         if partner.dtype != image.dtype:
             raise PartnerError(
                 f"{owner}: the partner image must have the primary's dtype {image.dtype}, got {partner.dtype} "
-                f"at {where}"
+                f"at {PartnerSource.describe(params)}"
             )
-        if partner.shape[2:] != image.shape[2:] or partner.ndim != image.ndim:
+        if partner.ndim != image.ndim or partner.shape[2:] != image.shape[2:]:
             raise PartnerError(
                 f"{owner}: the partner image must have the primary's channels (shape {image.shape}), "
-                f"got shape {partner.shape} at {where}"
+                f"got shape {partner.shape} at {PartnerSource.describe(params)}"
             )
         if partner.size == 0:
-            raise PartnerError(f"{owner}: the partner image must not be empty, got shape {partner.shape} at {where}")
+            raise PartnerError(
+                f"{owner}: the partner image must not be empty, got shape {partner.shape} at "
+                f"{PartnerSource.describe(params)}"
+            )
         height, width = image.shape[:2]
         sample["image"] = F.resize_to(partner, height, width)
         if data.get("mask") is not None:
@@ -407,15 +411,14 @@ class _MixTransform(ContractMixin, DualTransform):
             if not isinstance(mask, np.ndarray):
                 raise PartnerError(
                     f"{owner}: the primary has a 'mask', so the partner needs a 'mask' array too, "
-                    f"got {'none' if mask is None else type(mask).__name__} at {where}"
+                    f"got {'none' if mask is None else type(mask).__name__} at {PartnerSource.describe(params)}"
                 )
             sample["mask"] = F.resize_to(mask, height, width, nearest=True)
-        if "label" in data:
-            if "label" not in sample:
-                raise PartnerError(
-                    f"{owner}: the primary has a 'label', so the partner needs a 'label' too, got keys "
-                    f"{sorted(sample)} at {where}"
-                )
+        if "label" in data and "label" not in sample:
+            raise PartnerError(
+                f"{owner}: the primary has a 'label', so the partner needs a 'label' too, got keys "
+                f"{sorted(sample)} at {PartnerSource.describe(params)}"
+            )
         return sample
 
     def _labels(self, data: dict[str, Any], partner: dict[str, Any] | None, params: dict[str, Any],
