@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["SmoothingMode", "encode_label", "mix_labels", "mix_raw_labels", "smooth_label"]
+__all__ = ["SmoothingMode", "encode_label", "mix_labels", "mix_index_labels", "smooth_label"]
 
 SmoothingMode = Literal["uniform", "others", "multilabel"]
 
@@ -107,18 +107,18 @@ def mix_labels(y1: np.ndarray, y2: np.ndarray, partner_weight: float) -> np.ndar
     return out
 
 
-def mix_raw_labels(label1: Any, label2: Any, num_classes: int | None, partner_weight: float, owner: str) -> np.ndarray:
-    """Encode two labels and mix them; the same result as ``mix_labels(encode(...), encode(...))``.
+def mix_index_labels(index1: Any, index2: Any, num_classes: int | None, partner_weight: float) -> np.ndarray | None:
+    """The mix of two valid class indices as ``mix_labels`` would give it, without temporaries.
 
-    Two class indices take a short path (no temporaries), since that is the common case per sample.
+    Returns None unless both labels are class indices in ``[0, num_classes)``: the common case per
+    sample takes this short path and everything else goes through ``encode_label``.
     """
-    if num_classes is not None and _is_index(label1) and _is_index(label2):
-        i1, i2 = int(label1), int(label2)
-        if 0 <= i1 < num_classes and 0 <= i2 < num_classes:
-            out = np.zeros(num_classes, dtype=np.float32)
-            out[i1] = np.float32(1.0 - partner_weight)
-            out[i2] += np.float32(partner_weight)
-            return out
-    y1 = encode_label(label1, num_classes, owner)
-    y2 = encode_label(label2, y1.size, f"{owner} (partner label)")
-    return mix_labels(y1, y2, partner_weight)
+    if num_classes is None or not (_is_index(index1) and _is_index(index2)):
+        return None
+    i1, i2 = int(index1), int(index2)
+    if not (0 <= i1 < num_classes and 0 <= i2 < num_classes):
+        return None
+    out = np.zeros(num_classes, dtype=np.float32)
+    out[i1] = np.float32(1.0 - partner_weight)
+    out[i2] += np.float32(partner_weight)
+    return out

@@ -19,7 +19,7 @@ from albumentations.core.transforms_interface import BasicTransform, DualTransfo
 
 from . import functional as F
 from ._base import ContractMixin, check_probability, image_shape
-from .labels import SmoothingMode, encode_label, mix_raw_labels, smooth_label
+from .labels import SmoothingMode, encode_label, mix_index_labels, mix_labels, smooth_label
 from .partners import PartnerError, PartnerSource
 
 __all__ = ["CutMix", "Cutout", "LabelSmoothing", "MixUp"]
@@ -424,14 +424,18 @@ class _MixTransform(ContractMixin, DualTransform):
     def _labels(self, data: dict[str, Any], partner: dict[str, Any] | None, params: dict[str, Any],
                 partner_weight: float) -> dict[str, Any]:
         owner = type(self).__name__
+        if partner is not None:
+            mixed = mix_index_labels(data["label"], partner["label"], self.num_classes, partner_weight)
+            if mixed is not None:
+                return {"label": mixed}
+        y1 = encode_label(data["label"], self.num_classes, owner)
         if partner is None:
-            return {"label": encode_label(data["label"], self.num_classes, owner)}
+            return {"label": y1}
         try:
-            return {"label": mix_raw_labels(data["label"], partner["label"], self.num_classes, partner_weight, owner)}
+            y2 = encode_label(partner["label"], y1.size, f"{owner} (partner label)")
         except (TypeError, ValueError) as error:
-            if "partner label" not in str(error):
-                raise
             raise PartnerError(f"{error} at {PartnerSource.describe(params)}") from error
+        return {"label": mix_labels(y1, y2, partner_weight)}
 
     def _mixed(self, data: dict[str, Any], image: np.ndarray, mask: Any, partner: dict[str, Any],
                params: dict[str, Any], partner_weight: float) -> dict[str, Any]:
