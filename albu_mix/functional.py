@@ -36,9 +36,7 @@ def centered_square(cy: int, cx: int, side: int, height: int, width: int) -> Box
     The top-left corner is ``cy - side // 2``, so an unclipped square has exactly ``side`` rows and
     columns, odd sides included (the paper's ``y ± side // 2`` loses a row for odd sides).
     """
-    y1 = cy - side // 2
-    x1 = cx - side // 2
-    return (max(y1, 0), min(y1 + side, height), max(x1, 0), min(x1 + side, width))
+    return centered_rect(cy, cx, side, side, height, width)
 
 
 def cutmix_box(lam: float, cy: int, cx: int, height: int, width: int) -> Box:
