@@ -65,5 +65,5 @@ class DigitsLikeDataset:
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         out = self.transform(image=IMAGE, label=1)
-        flipped = bool((out["image"][:, 0] != IMAGE[:, 0]).any())
+        flipped = bool(self.transform.transforms[0].params)  # HorizontalFlip keeps params only when applied
         return {"mix_lambda": out["mix_lambda"], "label": out["label"], "flipped": flipped, "pid": os.getpid()}
