@@ -52,6 +52,11 @@ class ContractMixin:
 
     _seeded_pid: int
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # albumentations < 2.0.6 does not call set_random_seed from __init__: mark the owner here.
+        self._mark_seeded_here()
+
     # -- randomness -----------------------------------------------------------------------------
     def set_random_seed(self, seed: int | None) -> None:
         super().set_random_seed(seed)  # type: ignore[misc]
@@ -108,7 +113,8 @@ class ContractMixin:
 
     # -- pickling -------------------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
+        parent = getattr(super(), "__getstate__", None)
+        state = dict(parent() if parent is not None else self.__dict__)
         for name in self._callback_args:
             qualname = getattr(state.get(name), "__qualname__", "")
             if "<lambda>" in qualname or "<locals>" in qualname:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+import os
 
-import numpy as np
-import pytest
+# No network update check or telemetry from albumentations during the tests.
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+os.environ.setdefault("ALBUMENTATIONS_NO_TELEMETRY", "1")
 
-import albu_mix
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import albu_mix  # noqa: E402
 
 K = 5
 
