@@ -159,16 +159,24 @@ def paste_box(img1: np.ndarray, img2: np.ndarray, box: Box) -> np.ndarray:
 def resize_to(img: np.ndarray, height: int, width: int, *, nearest: bool = False) -> np.ndarray:
     """Resize to ``height`` × ``width``: nearest for masks, area when shrinking, linear otherwise.
 
-    The result keeps the input's number of axes (OpenCV drops a trailing axis of length 1).
+    Nearest is done by indexing (OpenCV's rule, source index ``floor(i · in / out)``), so masks of
+    any dtype and channel count keep their exact values. Images with more than 4 channels are
+    resized in groups of 4, since OpenCV's area interpolation takes at most 4. The result keeps the
+    input's number of axes (OpenCV drops a trailing axis of length 1).
     """
-    if img.shape[:2] == (height, width):
+    in_h, in_w = img.shape[:2]
+    if (in_h, in_w) == (height, width):
         return img
     if nearest:
-        interpolation = cv2.INTER_NEAREST
-    elif height <= img.shape[0] and width <= img.shape[1]:
-        interpolation = cv2.INTER_AREA
-    else:
-        interpolation = cv2.INTER_LINEAR
+        rows = (np.arange(height, dtype=np.int64) * in_h) // height
+        cols = (np.arange(width, dtype=np.int64) * in_w) // width
+        return img[rows[:, np.newaxis], cols]
+    interpolation = cv2.INTER_AREA if height <= in_h and width <= in_w else cv2.INTER_LINEAR
+    if img.ndim == 3 and img.shape[2] > 4:
+        parts = [
+            resize_to(img[:, :, start : start + 4], height, width) for start in range(0, img.shape[2], 4)
+        ]
+        return np.concatenate(parts, axis=2)
     out = cv2.resize(img, (width, height), interpolation=interpolation)
     if img.ndim == 3 and out.ndim == 2:
         out = out[..., np.newaxis]

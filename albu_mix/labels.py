@@ -57,9 +57,12 @@ def encode_label(label: Any, num_classes: int | None, owner: str = "label") -> n
             f"{owner}: label must be an integer class index or a 1-D vector, got {type(label).__name__}"
         )
     try:
-        vector = np.array(label, dtype=np.float32)  # always a copy: the caller's label stays untouched
+        raw = np.asarray(label)
     except (TypeError, ValueError) as error:
         raise TypeError(f"{owner}: label vector must be numeric, got {label!r}") from error
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(f"{owner}: label vector must be numeric (bool, int or float), got dtype {raw.dtype}: {raw.tolist()}")
+    vector = np.array(raw, dtype=np.float32)  # always a copy: the caller's label stays untouched
     if vector.ndim != 1:
         raise ValueError(f"{owner}: label vector must be 1-D, got shape {vector.shape}")
     if num_classes is not None and vector.size != num_classes:

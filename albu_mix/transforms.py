@@ -413,6 +413,20 @@ class _MixTransform(ContractMixin, DualTransform):
                     f"{owner}: the primary has a 'mask', so the partner needs a 'mask' array too, "
                     f"got {'none' if mask is None else type(mask).__name__} at {PartnerSource.describe(params)}"
                 )
+            primary_mask = data["mask"]
+            where = PartnerSource.describe(params)
+            if mask.size == 0:
+                raise PartnerError(f"{owner}: the partner mask must not be empty, got shape {mask.shape} at {where}")
+            if mask.shape[:2] != partner.shape[:2]:
+                raise PartnerError(
+                    f"{owner}: the partner mask must have its own image's height and width {partner.shape[:2]}, "
+                    f"got shape {mask.shape} at {where}"
+                )
+            if mask.ndim != np.ndim(primary_mask) or mask.shape[2:] != np.shape(primary_mask)[2:]:
+                raise PartnerError(
+                    f"{owner}: the partner mask must have the primary mask's channels (shape "
+                    f"{np.shape(primary_mask)}), got shape {mask.shape} at {where}"
+                )
             sample["mask"] = F.resize_to(mask, height, width, nearest=True)
         if "label" in data and "label" not in sample:
             raise PartnerError(
