@@ -5,6 +5,14 @@ does not fire. albu_mix transforms that own the label must encode it every time,
 transform reseeds itself in a new process (see ``seeding``). ``ContractMixin.__call__`` keeps the
 stock contract (``p`` drawn from ``self.py_random``, ``force_apply``, the replay record under
 ``save_key``, ``replay_mode``) and adds those two things, with less per-call overhead.
+
+Two call protocols are supported, told apart by feature detection:
+
+- albumentations 2.0: ``Compose`` calls each transform's ``__call__``, which draws ``p`` with
+  ``should_apply`` and keeps the params on the transform.
+- AlbumentationsX: ``Compose`` calls ``apply_in_invocation(invocation, ...)``, a direct call opens a
+  call-local invocation first, ``self.py_random`` is the invocation's stream while one is active,
+  and params live in the invocation (kept only when it collects them, as direct calls do).
 """
 
 from __future__ import annotations
@@ -15,12 +23,18 @@ from copy import deepcopy
 from typing import Any
 
 import numpy as np
+from albumentations.core.transforms_interface import BasicTransform
 
 from .seeding import process_seed
 
 __all__ = ["ContractMixin", "check_probability", "image_shape"]
 
 _ARRAY_KEYS = ("image", "images", "volume")
+
+#: AlbumentationsX's call protocol (``Compose`` calls ``apply_in_invocation``), told once at import
+_INVOCATION_PROTOCOL = hasattr(BasicTransform, "apply_in_invocation")
+#: albumentations 2.0 draws ``p`` in ``should_apply``; AlbumentationsX has no such method
+_HAS_SHOULD_APPLY = hasattr(BasicTransform, "should_apply")
 
 
 def check_probability(owner: str, p: Any) -> float:
@@ -80,20 +94,51 @@ class ContractMixin:
     def __call__(self, *args: Any, force_apply: bool = False, **data: Any) -> dict[str, Any]:
         if args:
             raise KeyError("You have to pass data to augmentations as named arguments, for example: aug(image=image)")
+        if _INVOCATION_PROTOCOL:
+            # AlbumentationsX: the stock __call__ opens the call-local invocation and calls
+            # apply_in_invocation below (can_apply_without_invocation keeps it off its fast path).
+            return super().__call__(force_apply=force_apply, **data)  # type: ignore[misc]
+        return self._run(data, force_apply)
+
+    def apply_in_invocation(self, invocation: Any, /, *args: Any, force_apply: bool, **data: Any) -> dict[str, Any]:
+        """AlbumentationsX's entry point, from ``Compose`` and from ``__call__``; runs the same contract."""
+        if args:
+            raise KeyError("You have to pass data to augmentations as named arguments, for example: aug(image=image)")
+        return self._run(data, force_apply, collect_params=invocation.collect_applied)
+
+    def can_apply_without_invocation(self, *, force_apply: bool) -> bool:
+        """AlbumentationsX: never take the stock fast path, which would skip the contract."""
+        return False
+
+    def _run(self, data: dict[str, Any], force_apply: bool, collect_params: bool = True) -> dict[str, Any]:
         self.check_data(data)
         if self.replay_mode:  # type: ignore[attr-defined]
             if self.applied_in_replay:  # type: ignore[attr-defined]
-                return self.apply_params(self.params, data)  # type: ignore[attr-defined]
+                return self.apply_params(self._replayed_params(), data)
             return self.not_applied(data)
         self._reseed_if_new_process()
-        self.params = {}
-        if not self.should_apply(force_apply=force_apply):  # type: ignore[attr-defined]
+        if collect_params:
+            self.params = {}
+        if not self._fires(force_apply):
             return self.not_applied(data)
         params = self.draw(data)
-        self.params = params
+        if collect_params:
+            self.params = params
         if self.deterministic:  # type: ignore[attr-defined]
             data[self.save_key][id(self)] = deepcopy(params)  # type: ignore[attr-defined]
         return self.apply_params(params, data)
+
+    def _fires(self, force_apply: bool) -> bool:
+        """The stock probability rule; ``p`` is drawn from ``self.py_random``."""
+        if _HAS_SHOULD_APPLY:  # albumentations 2.0
+            return bool(self.should_apply(force_apply=force_apply))  # type: ignore[attr-defined]
+        p = self.p  # type: ignore[attr-defined]
+        return force_apply or p >= 1.0 or (p > 0.0 and self.py_random.random() < p)  # type: ignore[attr-defined]
+
+    def _replayed_params(self) -> dict[str, Any]:
+        """The params ``ReplayCompose.replay`` assigned to ``self.params``. AlbumentationsX stores an assignment
+        made outside a call in ``_replay_params``, and ``self.params`` reads the current call's params."""
+        return vars(self).get("_replay_params", self.params)  # type: ignore[attr-defined]
 
     def apply_with_params(self, params: dict[str, Any], *args: Any, **data: Any) -> dict[str, Any]:
         """albumentations' entry point for applying known params; same as ``apply_params``."""

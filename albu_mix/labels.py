@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["SmoothingMode", "encode_label", "mix_labels", "mix_index_labels", "smooth_label"]
+__all__ = ["SmoothingMode", "encode_label", "mix_index_labels", "mix_labels", "smooth_label"]
 
 SmoothingMode = Literal["uniform", "others", "multilabel"]
 

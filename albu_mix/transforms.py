@@ -123,7 +123,7 @@ class Cutout(ContractMixin, ImageOnlyTransform):
 
     def __init__(
         self,
-        size: int | float | tuple[int, int] | tuple[float, float],
+        size: int | float | tuple[int, int] | tuple[float, float],  # noqa: PYI041 (pixels or a fraction)
         num_holes: int | tuple[int, int] = 1,
         fill: float | Sequence[float] | Literal["random", "mean"] = 0,
         p: float = 0.5,
@@ -388,7 +388,7 @@ class _MixTransform(ContractMixin, DualTransform):
                     f"{owner}: partner_transform failed on the {PartnerSource.describe(params)}: {error}"
                 ) from error
             sample = {**sample, **{k: transformed[k] for k in inputs}}
-        partner = sample["image"]
+        partner = _layout_like(sample["image"], image)
         if partner.dtype != image.dtype:
             raise PartnerError(
                 f"{owner}: the partner image must have the primary's dtype {image.dtype}, got {partner.dtype} "
@@ -422,6 +422,7 @@ class _MixTransform(ContractMixin, DualTransform):
                     f"{owner}: the partner mask must have its own image's height and width {partner.shape[:2]}, "
                     f"got shape {mask.shape} at {where}"
                 )
+            mask = _layout_like(mask, primary_mask)
             if mask.ndim != np.ndim(primary_mask) or mask.shape[2:] != np.shape(primary_mask)[2:]:
                 raise PartnerError(
                     f"{owner}: the partner mask must have the primary mask's channels (shape "
@@ -490,6 +491,14 @@ class _MixTransform(ContractMixin, DualTransform):
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} mixes whole samples; call it with image=..., label=...")
+
+
+def _layout_like(partner: np.ndarray, primary: Any) -> np.ndarray:
+    """A 2-D partner array as H×W×1 when the primary is H×W×1. AlbumentationsX's ``Compose`` hands
+    its transforms grayscale images and masks with a channel axis, while partners come as stored."""
+    if partner.ndim == 2 and np.ndim(primary) == 3 and np.shape(primary)[2] == 1:
+        return partner[..., np.newaxis]
+    return partner
 
 
 def _draw_beta(py_random: Any, alpha: float) -> float:

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 
 # No network update check or telemetry from albumentations during the tests.
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("ALBUMENTATIONS_NO_TELEMETRY", "1")
 
-from typing import Any  # noqa: E402
+from typing import Any
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
-import albu_mix  # noqa: E402
+import albu_mix
 
 K = 5
+
+#: AlbumentationsX (the fork that installs the same ``albumentations`` module) calls transforms
+#: through ``apply_in_invocation`` and draws from the root pipeline's stream inside ``Compose``.
+ALBUMENTATIONSX = hasattr(
+    __import__("albumentations.core.transforms_interface", fromlist=["BasicTransform"]).BasicTransform,
+    "apply_in_invocation",
+)
 
 
 def make_image(h: int = 40, w: int = 56, c: int | None = 3, dtype: Any = np.uint8, seed: int = 0) -> np.ndarray:
@@ -36,6 +44,12 @@ def reference_samples(n: int = 6, h: int = 40, w: int = 56, seed: int = 1) -> li
         }
         for i in range(n)
     ]
+
+
+def processor_params(cls: Any, coord_format: str, *label_fields: str) -> Any:
+    """``cls(format=..., label_fields=[...])``; AlbumentationsX 2.5 renamed ``format`` to ``coord_format``."""
+    key = "coord_format" if "coord_format" in inspect.signature(cls).parameters else "format"
+    return cls(**{key: coord_format, "label_fields": list(label_fields)})
 
 
 def partner_stream(rng: np.random.Generator) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import albumentations as A
 import numpy as np
 import pytest
+from conftest import make_image
 
 from albu_mix import Cutout
 from albu_mix.functional import centered_square, cutout
-from conftest import make_image
 
 
 def holes_of(out: np.ndarray) -> np.ndarray:

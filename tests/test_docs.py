@@ -12,7 +12,7 @@ README = (ROOT / "README.md").read_text()
 
 
 def bash_blocks() -> list[str]:
-    return [b.strip() for b in re.findall(r"```bash\n(.*?)```", README, flags=re.S)]
+    return [b.strip() for b in re.findall(r"```bash\n(.*?)```", README, flags=re.DOTALL)]
 
 
 def test_readme_commands_are_the_ones_ci_runs() -> None:
@@ -28,7 +28,7 @@ def test_readme_has_no_unfilled_section() -> None:
 
 
 def test_readme_usage_example_runs() -> None:
-    code = re.findall(r"```python\n(.*?)```", README, flags=re.S)[0]
+    code = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)[0]
     rng = np.random.default_rng(0)
     namespace = {
         "my_images": [(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8), i % 10) for i in range(8)],

@@ -10,9 +10,9 @@ import albumentations as A
 import numpy as np
 import pytest
 from albumentations.core.transforms_interface import BasicTransform
+from conftest import TRANSFORM_TABLE
 
 import albu_mix
-from conftest import TRANSFORM_TABLE
 
 
 def same(a: dict[str, Any], b: dict[str, Any]) -> bool:

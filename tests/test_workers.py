@@ -11,28 +11,40 @@ from typing import Any
 
 import numpy as np
 import pytest
+import workers_support as support
+from conftest import ALBUMENTATIONSX
 
 import albu_mix
-import workers_support as support
 from albu_mix.seeding import process_seed
 
 
-def two_workers(context: str, seed: int | None) -> list[list[tuple[float, ...]]]:
+def two_workers(context: str, seed: int | None, reseed: bool = False) -> list[list[tuple[float, ...]]]:
     ctx = multiprocessing.get_context(context)
     pipeline = support.make_pipeline(seed)
-    if context == "fork":
+    if context == "fork" and not reseed:
         support.PIPELINE = pipeline
         with ctx.Pool(2) as pool:
             results = pool.map(support.run_global, [0, 1], chunksize=1)
     else:
+        run = support.run_reseeded if reseed else support.run_in_worker
         with ctx.Pool(2) as pool:
-            results = pool.map(support.run_in_worker, [pipeline, pipeline], chunksize=1)
+            results = pool.map(run, [pipeline, pipeline], chunksize=1)
     by_pid: dict[int, list] = {}
     for pid, drawn in results:
         by_pid.setdefault(pid, []).append(drawn)
     return [d for runs in by_pid.values() for d in runs]
 
 
+# On AlbumentationsX a transform inside Compose draws from the root pipeline's stream, which albu_mix
+# cannot reseed from inside: plain pools need albu_mix.reseed (tested below); its DataLoader reseeds
+# workers itself. Strict: these start failing loudly if that ever changes.
+NO_AUTO_RESEED = pytest.mark.xfail(
+    ALBUMENTATIONSX, strict=True,
+    reason="AlbumentationsX: albu_mix cannot reseed the root pipeline's stream from a transform",
+)
+
+
+@NO_AUTO_RESEED
 @pytest.mark.parametrize("context", ["fork", "spawn"])
 def test_unseeded_workers_draw_distinct_streams(context: str) -> None:
     runs = two_workers(context, seed=None)
@@ -54,6 +66,7 @@ def _fresh_interpreter_run(context: str, seed: int) -> str:
     return done.stdout
 
 
+@NO_AUTO_RESEED
 @pytest.mark.parametrize("context", ["fork", "spawn"])
 def test_seeded_workers_are_distinct_and_runs_repeat(context: str) -> None:
     runs = two_workers(context, seed=7)
@@ -61,6 +74,14 @@ def test_seeded_workers_are_distinct_and_runs_repeat(context: str) -> None:
     first = _fresh_interpreter_run(context, 7)
     assert first == _fresh_interpreter_run(context, 7)
     assert first != _fresh_interpreter_run(context, 8)
+
+
+@pytest.mark.parametrize("seed", [None, 7])
+@pytest.mark.parametrize("context", ["fork", "spawn"])
+def test_reseed_in_each_pool_worker_gives_distinct_streams(context: str, seed: int | None) -> None:
+    runs = two_workers(context, seed=seed, reseed=True)
+    assert len(runs) == 2
+    assert runs[0] != runs[1]
 
 
 def test_the_main_process_keeps_exactly_what_compose_seed_promises() -> None:

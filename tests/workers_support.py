@@ -19,10 +19,21 @@ def read_ref(index: int) -> dict[str, Any]:
     return REFS[index]
 
 
+class RecordingFlip(A.HorizontalFlip):
+    """albumentations' HorizontalFlip, which notes when it fires (AlbumentationsX keeps no params on
+    a transform after a Compose call, so ``params`` cannot tell)."""
+
+    fired = False
+
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        self.fired = True
+        return super().apply(img, **params)
+
+
 def make_pipeline(seed: int | None = None) -> A.Compose:
     return A.Compose(
         [
-            A.HorizontalFlip(p=0.5),
+            RecordingFlip(p=0.5),
             albu_mix.Cutout(4, p=0.5),
             albu_mix.MixUp(list(range(50)), read_fn=read_ref, alpha=1.0, num_classes=K, p=1.0),
             albu_mix.CutMix(REFS, num_classes=K, p=0.5),
@@ -45,6 +56,12 @@ def run_in_worker(pipeline: A.Compose) -> tuple[int, list[tuple[float, ...]]]:
     return os.getpid(), draws(pipeline)
 
 
+def run_reseeded(pipeline: A.Compose) -> tuple[int, list[tuple[float, ...]]]:
+    """The documented workaround for plain pools on AlbumentationsX: reseed in the worker."""
+    albu_mix.reseed(pipeline, pipeline.seed)
+    return os.getpid(), draws(pipeline)
+
+
 PIPELINE: A.Compose | None = None  # set before forking
 
 
@@ -64,6 +81,8 @@ class DigitsLikeDataset:
         return self.n
 
     def __getitem__(self, index: int) -> dict[str, Any]:
+        flip = self.transform.transforms[0]
+        flip.fired = False
         out = self.transform(image=IMAGE, label=1)
-        flipped = bool(self.transform.transforms[0].params)  # HorizontalFlip keeps params only when applied
+        flipped = flip.fired
         return {"mix_lambda": out["mix_lambda"], "label": out["label"], "flipped": flipped, "pid": os.getpid()}
