@@ -59,9 +59,8 @@ import numpy as np
 import albu_mix
 from albu_mix import CutMix, Cutout, LabelSmoothing, MixUp
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-DEFAULT_OUT = BENCH_DIR / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is a folder, not a package
+from _common import DEFAULT_OUT, command_line  # noqa: E402
 
 NUM_CLASSES = 10
 IMAGE_SIZE = 32
@@ -419,19 +418,6 @@ def per_seed_table(cells: dict[tuple[float, str], Cell], seeds: Sequence[int]) -
     return "\n".join(lines)
 
 
-def command_line(quick: bool, out: Path) -> str:
-    """The command as typed from the repository root, without machine paths."""
-    parts = ["python benchmarks/effect.py"]
-    if quick:
-        parts.append("--quick")
-    if out.resolve() != DEFAULT_OUT:
-        try:
-            parts.append(f"--out {out.resolve().relative_to(REPO_ROOT)}")
-        except ValueError:
-            parts.append(f"--out …/{out.name}")
-    return " ".join(parts)
-
-
 def machine_summary() -> str:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     import sklearn
@@ -620,7 +606,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     png = args.out / f"{stem}.png"
     drawn = plot(cells, split, png)
     report = markdown_report(
-        cells, settings, split, command_line(args.quick, args.out), seconds, png.name if drawn else None
+        cells, settings, split, command_line("effect.py", args.quick, args.out), seconds, png.name if drawn else None
     )
     md = args.out / f"{stem}.md"
     tmp = md.with_name(md.name + ".tmp")

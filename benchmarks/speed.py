@@ -37,11 +37,9 @@ import albu_mix
 from albu_mix import CutMix, Cutout, LabelSmoothing, MixUp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is a folder, not a package
+from _common import DEFAULT_OUT, command_line
 from _timing import Candidate, Group, Timings, make_progress, run_group
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-DEFAULT_OUT = BENCH_DIR / "results"
 DATA_DIR = Path(albu_mix.__file__).resolve().parent / "data"
 
 SIZES = (224, 1024)
@@ -653,19 +651,6 @@ def machine_summary() -> str:
     )
 
 
-def command_line(quick: bool, out: Path) -> str:
-    """The command as typed from the repository root, without machine paths."""
-    parts = ["python benchmarks/speed.py"]
-    if quick:
-        parts.append("--quick")
-    if out.resolve() != DEFAULT_OUT:
-        try:
-            parts.append(f"--out {out.resolve().relative_to(REPO_ROOT)}")
-        except ValueError:
-            parts.append(f"--out …/{out.name}")
-    return " ".join(parts)
-
-
 def markdown_report(rows: list[Row], settings: Settings, command: str, seconds: float, load: str) -> str:
     mode = "quick" if settings is QUICK else "full"
     return f"""# albu_mix speed benchmarks
@@ -765,7 +750,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     rows, seconds = run_all(settings)
     load = load_line(load_before, load_average())
-    report = markdown_report(rows, settings, command_line(args.quick, args.out), seconds, load)
+    report = markdown_report(rows, settings, command_line("speed.py", args.quick, args.out), seconds, load)
     md_path = args.out / "speed.md"
     _write_atomically(md_path, lambda tmp: tmp.write_text(report, encoding="utf-8"))
     print(markdown_table(rows))
