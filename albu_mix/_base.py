@@ -100,10 +100,8 @@ class ContractMixin:
             return super().__call__(force_apply=force_apply, **data)  # type: ignore[misc]
         return self._run(data, force_apply)
 
-    def apply_in_invocation(self, invocation: Any, /, *args: Any, force_apply: bool, **data: Any) -> dict[str, Any]:
+    def apply_in_invocation(self, invocation: Any, /, *, force_apply: bool, **data: Any) -> dict[str, Any]:
         """AlbumentationsX's entry point, from ``Compose`` and from ``__call__``; runs the same contract."""
-        if args:
-            raise KeyError("You have to pass data to augmentations as named arguments, for example: aug(image=image)")
         return self._run(data, force_apply, collect_params=invocation.collect_applied)
 
     def can_apply_without_invocation(self, *, force_apply: bool) -> bool:

@@ -414,19 +414,21 @@ class _MixTransform(ContractMixin, DualTransform):
                     f"got {'none' if mask is None else type(mask).__name__} at {PartnerSource.describe(params)}"
                 )
             primary_mask = data["mask"]
-            where = PartnerSource.describe(params)
             if mask.size == 0:
-                raise PartnerError(f"{owner}: the partner mask must not be empty, got shape {mask.shape} at {where}")
+                raise PartnerError(
+                    f"{owner}: the partner mask must not be empty, got shape {mask.shape} at "
+                    f"{PartnerSource.describe(params)}"
+                )
             if mask.shape[:2] != partner.shape[:2]:
                 raise PartnerError(
                     f"{owner}: the partner mask must have its own image's height and width {partner.shape[:2]}, "
-                    f"got shape {mask.shape} at {where}"
+                    f"got shape {mask.shape} at {PartnerSource.describe(params)}"
                 )
             mask = _layout_like(mask, primary_mask)
             if mask.ndim != np.ndim(primary_mask) or mask.shape[2:] != np.shape(primary_mask)[2:]:
                 raise PartnerError(
                     f"{owner}: the partner mask must have the primary mask's channels (shape "
-                    f"{np.shape(primary_mask)}), got shape {mask.shape} at {where}"
+                    f"{np.shape(primary_mask)}), got shape {mask.shape} at {PartnerSource.describe(params)}"
                 )
             sample["mask"] = F.resize_to(mask, height, width, nearest=True)
         if "label" in data and "label" not in sample:

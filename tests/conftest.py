@@ -15,15 +15,14 @@ import numpy as np
 import pytest
 
 import albu_mix
+from albu_mix._base import _INVOCATION_PROTOCOL
 
 K = 5
 
 #: AlbumentationsX (the fork that installs the same ``albumentations`` module) calls transforms
-#: through ``apply_in_invocation`` and draws from the root pipeline's stream inside ``Compose``.
-ALBUMENTATIONSX = hasattr(
-    __import__("albumentations.core.transforms_interface", fromlist=["BasicTransform"]).BasicTransform,
-    "apply_in_invocation",
-)
+#: through ``apply_in_invocation`` and draws from the root pipeline's stream inside ``Compose``;
+#: the library tells it once, and the tests reuse that.
+ALBUMENTATIONSX = _INVOCATION_PROTOCOL
 
 
 def make_image(h: int = 40, w: int = 56, c: int | None = 3, dtype: Any = np.uint8, seed: int = 0) -> np.ndarray:
