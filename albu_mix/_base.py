@@ -27,7 +27,9 @@ from albumentations.core.transforms_interface import BasicTransform
 
 from .seeding import process_seed
 
-__all__ = ["ContractMixin", "check_probability", "image_shape"]
+__all__ = ["ContractMixin", "check_array", "check_probability", "image_shape"]
+
+_SUPPORTED_DTYPES = (np.uint8, np.float32)
 
 _ARRAY_KEYS = ("image", "images", "volume")
 
@@ -41,6 +43,19 @@ def check_probability(owner: str, p: Any) -> float:
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
         raise ValueError(f"{owner}: p must be a number in [0, 1], got {p!r}")
     return float(p)
+
+
+def check_array(owner: str, key: str, array: Any, spatial_ndim: tuple[int, ...]) -> np.ndarray:
+    """A uint8 or float32 array with one of the allowed numbers of dimensions and no empty axis."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{owner}: {key} must be a numpy array, got {type(array).__name__}")
+    if array.dtype not in _SUPPORTED_DTYPES:
+        raise TypeError(f"{owner}: {key} must have dtype uint8 or float32, got {array.dtype}")
+    if array.ndim not in spatial_ndim:
+        raise ValueError(f"{owner}: {key} must have {' or '.join(map(str, spatial_ndim))} dimensions, got shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{owner}: {key} must not be empty, got shape {array.shape}")
+    return array
 
 
 def image_shape(owner: str, data: dict[str, Any]) -> tuple[int, int]:
@@ -111,13 +126,17 @@ class ContractMixin:
     def _run(self, data: dict[str, Any], force_apply: bool, collect_params: bool = True) -> dict[str, Any]:
         self.check_data(data)
         if self.replay_mode:  # type: ignore[attr-defined]
-            if self.applied_in_replay:  # type: ignore[attr-defined]
-                return self.apply_params(self._replayed_params(), data)
-            return self.not_applied(data)
+            if not self.applied_in_replay:  # type: ignore[attr-defined]
+                return data  # not called when recorded (e.g. the other choice of a OneOf): leave all alone
+            params = self._replayed_params()
+            return self.not_applied(data) if params.get("fired") is False else self.apply_params(params, data)
         self._reseed_if_new_process()
         if collect_params:
             self.params = {}
         if not self._fires(force_apply):
+            if self._records_unfired and self.deterministic:  # type: ignore[attr-defined]
+                # called but not fired still changes the data (the label is encoded): replay must know
+                data[self.save_key][id(self)] = {"fired": False}  # type: ignore[attr-defined]
             return self.not_applied(data)
         params = self.draw(data)
         if collect_params:
@@ -170,3 +189,6 @@ class ContractMixin:
 
     #: constructor arguments that may hold user callbacks, checked when pickling
     _callback_args: tuple[str, ...] = ()
+    #: True where ``not_applied`` changes the data, so a call that did not fire is recorded for replay
+    #: as ``{"fired": False}``
+    _records_unfired: bool = False

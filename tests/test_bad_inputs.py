@@ -41,6 +41,14 @@ def partner(**overrides: Any) -> list[dict[str, Any]]:
 GOOD_REF = partner()
 
 
+def returns_none(**data: Any) -> None:
+    return None
+
+
+def returns_image_only(**data: Any) -> dict[str, Any]:
+    return {"image": data["image"]}
+
+
 class FailingReader:
     """A read_fn that raises; keeps the exception it raised so the test can check ``__cause__``."""
 
@@ -190,7 +198,9 @@ def _cases() -> list[Case]:
     for name, cls in MIXERS.items():
         for alpha in (0, -1, float("nan")):
             add(Case(f"{name}-alpha-{alpha}", build(cls, GOOD_REF, alpha=alpha), None, ValueError,
-                     rf"{name}\b.*alpha must be a finite number > 0.*got {alpha}"))
+                     rf"{name}\b.*alpha must be a number in \(0, 1e\+06\].*got {alpha}"))
+        add(Case(f"{name}-alpha-huge", build(cls, GOOD_REF, alpha=1e308), None, ValueError,
+                 rf"{name}\b.*alpha must be a number in \(0, 1e\+06\].*got 1e\+308"))
         add(Case(f"{name}-num-classes-0", build(cls, GOOD_REF, num_classes=0), None, ValueError,
                  rf"{name}\b.*num_classes must be an int >= 1.*got 0"))
     for area_range in ((0.5, 0.2), (0.5, 1.2), (-0.1, 0.5)):
@@ -265,10 +275,10 @@ def _cases() -> list[Case]:
                  check=cause_is_runtime_error))
         add(Case(f"{name}-primary-mask-partner-without-mask", build(cls, partner(mask=None), p=1.0),
                  lambda: {"image": IMAGE, "mask": MASK}, ValueError,
-                 rf"{name}\b.*primary has a 'mask'.*partner needs a 'mask'.*got none {at}"))
+                 rf"{name}\b.*primary has 'mask'.*partner needs 'mask'.*got keys \['image', 'label'\] {at}"))
         add(Case(f"{name}-primary-label-partner-without-label", build(cls, partner(label=None), num_classes=K, p=1.0),
                  with_label(1), ValueError,
-                 rf"{name}\b.*primary has a 'label'.*partner needs a 'label'.*got keys \['image', 'mask'\] {at}"))
+                 rf"{name}\b.*primary has 'label'.*partner needs 'label'.*got keys \['image', 'mask'\] {at}"))
         add(Case(f"{name}-partner-label-out-of-range", build(cls, partner(label=9), num_classes=K, p=1.0),
                  with_label(1), ValueError, rf"{name}\b.*partner label.*\[0, {K}\).*got 9 {at}"))
         add(Case(f"{name}-partner-mask-other-channels",
@@ -289,22 +299,59 @@ def _cases() -> list[Case]:
                  rf"{name}\b.*mask.*height and width \({H}, {W}\).*got \(4, 4\)",
                  routes=("direct",)))  # Compose checks mask and image shapes itself
 
-        # -- targets that are not supported -----------------------------------------------------
-        add(Case(f"{name}-bboxes", build(cls, GOOD_REF, p=1.0),
+        add(Case(f"{name}-partner-mask-other-dtype",
+                 build(cls, partner(mask=np.full((H, W), 300, np.uint16)), p=1.0),
+                 lambda: {"image": IMAGE, "mask": MASK}, ValueError,
+                 rf"{name}\b.*primary mask's dtype uint8.*never cast.*got uint16.*{at}"))
+        add(Case(f"{name}-partner-uint8-after-normalize", build(cls, GOOD_REF, p=1.0),
+                 lambda: {"image": image(np.float32)}, ValueError,
+                 rf"{name}\b.*primary's dtype float32, got uint8 {at}.*partner_transform=A.Normalize\(\)"))
+        add(Case(f"{name}-partner-transform-returns-none", build(cls, GOOD_REF, partner_transform=returns_none, p=1.0),
+                 lambda: {"image": IMAGE, "mask": MASK}, ValueError,
+                 rf"{name}\b.*partner_transform must return a dict with the keys it was given \['image', 'mask'\], "
+                 rf"got NoneType {at}"))
+        add(Case(f"{name}-partner-transform-drops-the-mask",
+                 build(cls, GOOD_REF, partner_transform=returns_image_only, p=1.0),
+                 lambda: {"image": IMAGE, "mask": MASK}, ValueError,
+                 rf"{name}\b.*partner_transform must return a dict with the keys.*got \['image'\] {at}"))
+
+        # -- annotations ---------------------------------------------------------------------------
+        add(Case(f"{name}-bboxes-partner-without-bboxes", build(cls, GOOD_REF, p=1.0),
                  lambda: {"image": IMAGE, "bboxes": [[1, 1, 5, 5]], "bbox_labels": [1]}, ValueError,
-                 rf"{name}\b.*'bboxes' is not supported.*'image', 'mask' and 'label'.*got 'bboxes'",
+                 rf"{name}\b.*primary has 'bboxes'.*partner needs 'bboxes' too.*{at}",
                  routes=("compose",), compose_kwargs=bbox_params))
-        add(Case(f"{name}-keypoints", build(cls, GOOD_REF, p=1.0),
+        add(Case(f"{name}-bboxes-partner-without-label-field", build(cls, partner(bboxes=[[0, 0, 2, 2]]), p=1.0),
+                 lambda: {"image": IMAGE, "bboxes": [[1, 1, 5, 5]], "bbox_labels": [1]}, ValueError,
+                 rf"{name}\b.*partner needs the label fields \['bbox_labels'\].*{at}",
+                 routes=("compose",), compose_kwargs=bbox_params))
+        add(Case(f"{name}-bboxes-partner-labels-misaligned",
+                 build(cls, partner(bboxes=[[0, 0, 2, 2]], bbox_labels=[1, 2]), p=1.0),
+                 lambda: {"image": IMAGE, "bboxes": [[1, 1, 5, 5]], "bbox_labels": [1]}, ValueError,
+                 rf"{name}\b.*partner's 'bboxes' {at}.*'bbox_labels' must have one entry per row.*got 2 for 1",
+                 routes=("compose",), compose_kwargs=bbox_params))
+        add(Case(f"{name}-keypoints-partner-bad-rows", build(cls, partner(keypoints=[[1]], kp_labels=[1]), p=1.0),
                  lambda: {"image": IMAGE, "keypoints": [[1, 1]], "kp_labels": [1]}, ValueError,
-                 rf"{name}\b.*'keypoints' is not supported.*got 'keypoints'",
+                 rf"{name}\b.*partner's 'keypoints' {at}.*rows of at least 2 numbers, got shape \(1, 1\)",
                  routes=("compose",), compose_kwargs=keypoint_params))
-        add(Case(f"{name}-bboxes-not-fired", build(cls, GOOD_REF, p=0.0),
+        add(Case(f"{name}-bboxes-without-bbox-params", build(cls, partner(bboxes=[[0, 0, 2, 2]]), p=1.0),
+                 lambda: {"image": IMAGE, "bboxes": np.array([[0.1, 0.1, 0.5, 0.5]])}, ValueError,
+                 rf"{name}\b.*'bboxes' needs the pipeline's bbox_params.*A.Compose",
+                 routes=("direct",)))
+        add(Case(f"{name}-bboxes-bare-partner-transform",
+                 build(cls, partner(bboxes=[[0, 0, 2, 2]], bbox_labels=[0]), partner_transform=A.HorizontalFlip(p=1),
+                       p=1.0),
                  lambda: {"image": IMAGE, "bboxes": [[1, 1, 5, 5]], "bbox_labels": [1]}, ValueError,
-                 rf"{name}\b.*'bboxes' is not supported",
+                 rf"{name}\b.*partner_transform must be an A.Compose with the pipeline's bbox_params.*HorizontalFlip",
                  routes=("compose",), compose_kwargs=bbox_params))
-        add(Case(f"{name}-masks", build(cls, GOOD_REF, p=1.0),
-                 lambda: {"image": IMAGE, "masks": [MASK, MASK]}, ValueError,
-                 rf"{name}\b.*'masks' is not supported.*got 'masks'"))
+
+        # -- targets that are not supported -----------------------------------------------------
+        add(Case(f"{name}-images", build(cls, GOOD_REF, p=1.0),
+                 lambda: {"image": IMAGE, "images": np.stack([IMAGE, IMAGE])}, ValueError,
+                 rf"{name}\b.*'images' \(images\) is not supported.*one partner.*got 'images'"))
+        add(Case(f"{name}-aliased-volume", build(cls, GOOD_REF, p=1.0),
+                 lambda: {"image": IMAGE, "scan": np.zeros((2, H, W, 3), np.uint8)}, ValueError,
+                 rf"{name}\b.*'scan' \(volume\) is not supported.*got 'scan'",
+                 routes=("compose",), compose_kwargs=lambda: {"additional_targets": {"scan": "volume"}}))
     return cases
 
 

@@ -6,7 +6,7 @@ import albumentations as A
 import cv2
 import numpy as np
 import pytest
-from conftest import K, make_image, processor_params, reference_samples
+from conftest import K, make_image, reference_samples
 from scipy import stats
 
 from albu_mix import CutMix, LabelSmoothing, MixUp, PartnerError
@@ -261,38 +261,24 @@ def test_partner_errors_name_the_transform_and_the_partner(cls) -> None:
     bad = [
         ([np.zeros((4, 4, 3), np.uint8)], r"must be a sample dict with an 'image', got ndarray \(pass read_fn"),
         ([{"label": 1}], r"must have an 'image' numpy array, got no image"),
-        ([{"image": np.zeros((40, 56, 4), np.uint8), "label": 1}], r"partner image must have the primary's channels"),
+        ([{"image": np.zeros((40, 56, 4), np.uint8), "label": 1}], r"partner's 'image' must have the primary's channels"),
         ([{"image": np.zeros((40, 56, 3), np.float32), "label": 1}], r"primary's dtype uint8, got float32"),
-        ([{"image": np.zeros((40, 56, 3), np.uint8)}], r"the primary has a 'label', so the partner needs a 'label'"),
+        ([{"image": np.zeros((40, 56, 3), np.uint8)}], r"the primary has 'label', so the partner needs 'label' too"),
         ([{"image": np.zeros((40, 56, 3), np.uint8), "label": 9}], r"partner label\): class index must be in"),
     ]
     for refs, match in bad:
         with pytest.raises(PartnerError, match=rf"{cls.__name__}.*{match}.*partner index 0|{cls.__name__}.*{match}"):
             cls(refs, num_classes=K, p=1.0)(image=make_image(), label=1)
-    with pytest.raises(PartnerError, match=rf"{cls.__name__}: the primary has a 'mask', so the partner needs a 'mask'"):
+    with pytest.raises(PartnerError, match=rf"{cls.__name__}: the primary has 'mask', so the partner needs 'mask' too"):
         cls([{"image": make_image(), "label": 1}], num_classes=K, p=1.0)(
             image=make_image(), mask=np.zeros((40, 56), np.uint8), label=1)
-
-
-# albumentations warns that no transform in the pipeline processes boxes or points: that is the point
-@pytest.mark.filterwarnings("ignore:Got processor for:UserWarning")
-@pytest.mark.parametrize("cls", [MixUp, CutMix])
-def test_bboxes_and_keypoints_are_a_clear_error(cls) -> None:
-    refs = reference_samples()
-    boxed = A.Compose([cls(refs, num_classes=K, p=1.0)],
-                      bbox_params=processor_params(A.BboxParams, "pascal_voc", "bbox_labels"))
-    with pytest.raises(ValueError, match=rf"{cls.__name__}: the target 'bboxes' is not supported yet"):
-        boxed(image=make_image(), label=1, bboxes=[[1, 1, 5, 5]], bbox_labels=[0])
-    pointed = A.Compose([cls(refs, num_classes=K, p=1.0)], keypoint_params=processor_params(A.KeypointParams, "xy"))
-    with pytest.raises(ValueError, match=rf"{cls.__name__}: the target 'keypoints' is not supported yet"):
-        pointed(image=make_image(), label=1, keypoints=[[1, 1]])
 
 
 @pytest.mark.parametrize(
     ("factory", "error", "match"),
     [
-        (lambda: MixUp(reference_samples(), alpha=0), ValueError, r"MixUp: alpha must be a finite number > 0, got 0"),
-        (lambda: CutMix(reference_samples(), alpha=-1), ValueError, r"CutMix: alpha must be a finite number > 0, got -1"),
+        (lambda: MixUp(reference_samples(), alpha=0), ValueError, r"MixUp: alpha must be a number in \(0, 1e\+06\], got 0"),
+        (lambda: CutMix(reference_samples(), alpha=-1), ValueError, r"CutMix: alpha must be a number in \(0, 1e\+06\], got -1"),
         (lambda: MixUp([]), ValueError, r"MixUp: reference_data must not be empty, got a sequence of length 0"),
         (lambda: CutMix(42), TypeError, r"CutMix: reference_data must be a sequence .* or a callable .* got int"),
         (lambda: CutMix(reference_samples(), area_range=(0.5, 0.2)), ValueError,

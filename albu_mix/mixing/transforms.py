@@ -1,0 +1,582 @@
+"""MixUp and CutMix: per-sample dual-input transforms that mix every target albumentations routes.
+
+The classes are thin. ``draw`` takes all randomness from the transform's own generators; the
+partner is loaded by ``albu_mix.partners`` and brought to the primary's geometry here; each target
+key is then routed the way albumentations routes it (its own targets plus ``additional_targets``)
+to the rule for its kind in ``albu_mix.mixing.functional`` (``mixup_bboxes``, ``cutmix_masks``, ...).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+from albumentations.core.transforms_interface import DualTransform
+
+from .. import functional as F
+from .._base import ContractMixin, check_array, check_probability, image_shape
+from ..labels import encode_label, mix_index_labels, mix_labels
+from ..partners import PartnerError, PartnerSource
+from . import functional as FM
+from .annotations import ANNOTATION_KINDS, partner_annotations
+from .serialization import MixSerialization, register
+
+__all__ = ["MAX_ALPHA", "CutMix", "MixUp"]
+
+#: the largest α accepted: Beta(α, α) is then 0.5 to within 0.0005, and the draw stays fast
+MAX_ALPHA = 1e6
+_SEED_BOUND = 2**63
+#: albumentations targets that MixUp and CutMix refuse (a batch or a volume has no single partner)
+_UNSUPPORTED_KINDS = frozenset(("images", "volume", "volumes", "mask3d", "masks3d"))
+#: kinds whose partner value is an array of the primary's height and width
+_PIXEL_KINDS = ("image", "mask", "masks")
+
+
+def _identity(value: Any, **params: Any) -> Any:
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+class _MixTransform(MixSerialization, ContractMixin, DualTransform):
+    """Shared machinery of MixUp and CutMix: the partner, the routing of targets, the label."""
+
+    _callback_args = ("reference_data", "read_fn")
+    _records_unfired = True
+
+    def __init__(
+        self,
+        reference_data: Any,
+        read_fn: Callable[[Any], dict[str, Any]] | None,
+        alpha: float,
+        num_classes: int | None,
+        partner_transform: Callable[..., dict[str, Any]] | None,
+        name: str | None,
+        p: float,
+    ) -> None:
+        owner = type(self).__name__
+        self._aliases: dict[str, str] = {}
+        super().__init__(p=check_probability(owner, p))
+        if not _is_number(alpha) or not (0 < alpha <= MAX_ALPHA):
+            raise ValueError(f"{owner}: alpha must be a number in (0, {MAX_ALPHA:g}], got {alpha!r}")
+        if num_classes is not None and (
+            isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1
+        ):
+            raise ValueError(f"{owner}: num_classes must be an int >= 1 or None, got {num_classes!r}")
+        if partner_transform is not None and not callable(partner_transform):
+            raise TypeError(
+                f"{owner}: partner_transform must be an albumentations transform or Compose, "
+                f"got {type(partner_transform).__name__}"
+            )
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{owner}: name must be a string or None, got {type(name).__name__}")
+        self._source = PartnerSource(owner, reference_data, read_fn)
+        self.reference_data = reference_data
+        self.read_fn = read_fn
+        self.alpha = float(alpha)
+        self.num_classes = None if num_classes is None else int(num_classes)
+        self.partner_transform = partner_transform
+        self.name = name if name is not None else owner
+
+    @property
+    def targets(self) -> dict[str, Callable[..., Any]]:
+        return {
+            "image": self.apply,
+            "mask": self.apply_to_mask,
+            "masks": self.apply_to_masks,
+            "bboxes": self.apply_to_bboxes,
+            "keypoints": self.apply_to_keypoints,
+            "label": _identity,
+            "mix_lambda": _identity,
+        }
+
+    def add_targets(self, additional_targets: dict[str, str]) -> None:
+        # albumentations keeps only the aliases of supported targets; remember all, to refuse the others
+        self._aliases.update(additional_targets)
+        super().add_targets(additional_targets)
+
+    def _kind(self, key: str) -> str | None:
+        """The target kind albumentations routes ``key`` as (``image2`` -> ``image``), or None."""
+        if key in self._key2func:
+            return self._additional_targets.get(key, key)
+        return None
+
+    # -- checks ---------------------------------------------------------------------------------
+    def check_data(self, data: dict[str, Any]) -> None:
+        owner = type(self).__name__
+        for key, value in data.items():
+            kind = self._aliases.get(key, key)
+            if kind in _UNSUPPORTED_KINDS and value is not None:
+                raise ValueError(
+                    f"{owner}: the target {key!r} ({kind}) is not supported: {owner} mixes one sample with one "
+                    f"partner (image, mask, masks, bboxes, keypoints, label), got {key!r} in the data"
+                )
+        if "image" not in data:
+            raise ValueError(f"{owner}: the data must hold an 'image', got keys {sorted(data)}")
+        for key, value in data.items():
+            if value is not None and self._kind(key) == "image":
+                check_array(owner, key, value, (2, 3))
+        height, width = image_shape(owner, data)
+        for key, value in data.items():
+            kind = self._kind(key)
+            if value is None or kind not in _PIXEL_KINDS or kind == "image":
+                continue
+            items = value if kind == "masks" else [value]
+            for item in items:
+                if not isinstance(item, np.ndarray) or item.shape[:2] != (height, width):
+                    raise ValueError(
+                        f"{owner}: {key} must be {'arrays' if kind == 'masks' else 'an array'} with the image's "
+                        f"height and width {(height, width)}, got {getattr(item, 'shape', type(item).__name__)}"
+                    )
+
+    # -- drawing --------------------------------------------------------------------------------
+    def _draw_partner(self) -> dict[str, int]:
+        """The partner's index (or stream seed) and, with a ``partner_transform``, the seed of the
+        partner's own augmentation: drawn from this transform's stream, so it is reseeded with the
+        transform in every process and recorded for replay."""
+        params = self._source.draw(self.py_random)
+        if self.partner_transform is not None:
+            params["partner_aug_seed"] = self.py_random.randrange(_SEED_BOUND)
+        return params
+
+    # -- applying -------------------------------------------------------------------------------
+    def apply_params(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        partner = self._partner(params, data)
+        if partner is None:  # a stream with no partner now (e.g. a cold pool): as if not fired
+            return self.not_applied(data)
+        geometry = self._geometry(params, data)
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            kind = self._kind(key)
+            if kind is None or value is None or kind == "mix_lambda":
+                out[key] = value
+            elif kind == "label":
+                out[key] = self._mix_label(key, value, partner[key], params, geometry["weight"])
+            else:
+                out[key] = getattr(self, f"mix_{kind}")(value, partner[key], geometry)
+        out["mix_lambda"] = 1.0 - geometry["weight"]
+        return out
+
+    def not_applied(self, data: dict[str, Any]) -> dict[str, Any]:
+        out = {**data, "mix_lambda": 1.0}
+        for key, value in data.items():
+            if self._kind(key) == "label":
+                out[key] = encode_label(value, self.num_classes, type(self).__name__)
+        return out
+
+    def _geometry(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        """The drawn numbers as the rules take them, including ``weight``: the partner's share."""
+        raise NotImplementedError
+
+    def _mix_label(self, key: str, label: Any, partner_label: Any, params: dict[str, Any], weight: float) -> np.ndarray:
+        mixed = mix_index_labels(label, partner_label, self.num_classes, weight)
+        if mixed is not None:
+            return mixed
+        owner = type(self).__name__
+        y1 = encode_label(label, self.num_classes, owner)
+        try:
+            y2 = encode_label(partner_label, y1.size, f"{owner} (partner {key})")
+        except (TypeError, ValueError) as error:
+            raise PartnerError(f"{error} at {PartnerSource.describe(params)}") from error
+        return mix_labels(y1, y2, weight)
+
+    def _rule_args(self, kind: str) -> dict[str, Any]:
+        processor = self.get_processor(kind)
+        return {} if processor is None else vars(processor.params)
+
+    # -- the partner ----------------------------------------------------------------------------
+    def _partner(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any] | None:
+        """The partner's value for every routed key of ``data``, in the primary's geometry, or None
+        when a stream has no partner now. Errors name the transform, the partner and the key."""
+        sample = self._source.load(params)
+        if sample is None:
+            return None
+        keys = [k for k, v in data.items() if v is not None and self._kind(k) not in (None, "mix_lambda")]
+        for key in keys:
+            if key not in sample:
+                raise PartnerError(
+                    f"{type(self).__name__}: the primary has {key!r}, so the partner needs {key!r} too, got keys "
+                    f"{sorted(sample)} at {PartnerSource.describe(params)}"
+                )
+        fields = {f for k in keys if self._kind(k) in ANNOTATION_KINDS for f in self._label_fields(self._kind(k))}
+        missing = sorted(fields - sample.keys())
+        if missing:
+            raise PartnerError(
+                f"{type(self).__name__}: the partner needs the label fields {missing} beside its annotations, got keys "
+                f"{sorted(sample)} at {PartnerSource.describe(params)}"
+            )
+        if self.partner_transform is not None:
+            sample = self._transform_partner(sample, [*keys, *sorted(fields)], params)
+        height, width = data["image"].shape[:2]
+        partner_image = self._check_partner_image("image", sample["image"], data["image"], params)
+        out: dict[str, Any] = {}
+        for key in keys:
+            kind = self._kind(key)
+            where = f"{key!r} at {PartnerSource.describe(params)}"
+            if kind == "image":
+                value = partner_image if key == "image" else self._check_partner_image(key, sample[key], data[key], params)
+                out[key] = F.resize_to(value, height, width)
+            elif kind == "mask":
+                out[key] = F.resize_to(self._check_partner_mask(sample[key], data[key], partner_image, where), height, width, nearest=True)
+            elif kind == "masks":
+                out[key] = self._partner_masks(sample[key], data[key], partner_image, (height, width), where)
+            elif kind in ANNOTATION_KINDS:
+                out[key] = self._partner_annotations(key, kind, sample, data[key], partner_image, (height, width), where)
+            else:
+                out[key] = sample[key]
+        return out
+
+    def _transform_partner(self, sample: dict[str, Any], keys: list[str], params: dict[str, Any]) -> dict[str, Any]:
+        owner = type(self).__name__
+        transform = self.partner_transform
+        inputs = {"image": sample["image"], **{k: sample[k] for k in keys if self._kind(k) not in ("label",)}}
+        inputs = {k: v for k, v in inputs.items() if v is not None}
+        available = getattr(transform, "available_keys", None) or getattr(transform, "_available_keys", None)
+        processors = getattr(transform, "processors", None) or {}
+        for key in inputs:
+            kind = self._kind(key)
+            if kind in ANNOTATION_KINDS and processors.get(kind) is None:
+                raise PartnerError(
+                    f"{owner}: the partner's {key!r} must follow its partner_transform, so partner_transform must be an "
+                    f"A.Compose with the pipeline's {'bbox_params' if kind == 'bboxes' else 'keypoint_params'}, got "
+                    f"{type(transform).__name__} without them"
+                )
+            if available is not None and key != "image" and kind not in ("label",) and key not in available \
+                    and key not in _label_field_names(processors):
+                raise PartnerError(
+                    f"{owner}: partner_transform does not handle the target {key!r}, which would stay untransformed; "
+                    f"build it as A.Compose([...], additional_targets=...) like the pipeline, got {type(transform).__name__}"
+                )
+        if "partner_aug_seed" in params and hasattr(transform, "set_random_seed"):
+            transform.set_random_seed(params["partner_aug_seed"])
+        try:
+            transformed = transform(**inputs)
+        except Exception as error:
+            raise PartnerError(f"{owner}: partner_transform failed on the {PartnerSource.describe(params)}: {error}") from error
+        if not isinstance(transformed, Mapping) or any(k not in transformed for k in inputs):
+            got = sorted(transformed) if isinstance(transformed, Mapping) else type(transformed).__name__
+            raise PartnerError(
+                f"{owner}: partner_transform must return a dict with the keys it was given {sorted(inputs)}, got {got} "
+                f"at {PartnerSource.describe(params)}"
+            )
+        return {**sample, **{k: transformed[k] for k in inputs}}
+
+    def _check_partner_image(self, key: str, value: Any, primary: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+        owner = type(self).__name__
+        where = PartnerSource.describe(params)
+        if not isinstance(value, np.ndarray):
+            raise PartnerError(f"{owner}: the partner's {key!r} must be a numpy array, got {type(value).__name__} at {where}")
+        value = _layout_like(value, primary)
+        if value.dtype != primary.dtype:
+            hint = " (after A.Normalize in the pipeline, pass partner_transform=A.Normalize() so partners match)" \
+                if primary.dtype == np.float32 and value.dtype == np.uint8 else ""
+            raise PartnerError(
+                f"{owner}: the partner's {key!r} must have the primary's dtype {primary.dtype}, got {value.dtype} at {where}{hint}"
+            )
+        if value.ndim != primary.ndim or value.shape[2:] != primary.shape[2:]:
+            raise PartnerError(
+                f"{owner}: the partner's {key!r} must have the primary's channels (shape {primary.shape}), "
+                f"got shape {value.shape} at {where}"
+            )
+        if value.size == 0:
+            raise PartnerError(f"{owner}: the partner's {key!r} must not be empty, got shape {value.shape} at {where}")
+        return value
+
+    def _check_partner_mask(self, mask: Any, primary: np.ndarray, partner_image: np.ndarray, where: str) -> np.ndarray:
+        owner = type(self).__name__
+        if not isinstance(mask, np.ndarray):
+            raise PartnerError(f"{owner}: the partner's mask must be an array, got {type(mask).__name__} for {where}")
+        if mask.size == 0:
+            raise PartnerError(f"{owner}: the partner mask must not be empty, got shape {mask.shape} for {where}")
+        if mask.shape[:2] != partner_image.shape[:2]:
+            raise PartnerError(
+                f"{owner}: the partner mask must have its own image's height and width {partner_image.shape[:2]}, "
+                f"got shape {mask.shape} for {where}"
+            )
+        mask = _layout_like(mask, primary)
+        if mask.ndim != primary.ndim or mask.shape[2:] != primary.shape[2:]:
+            raise PartnerError(
+                f"{owner}: the partner mask must have the primary mask's channels (shape {primary.shape}), "
+                f"got shape {mask.shape} for {where}"
+            )
+        if mask.dtype != primary.dtype:
+            raise PartnerError(
+                f"{owner}: the partner mask must have the primary mask's dtype {primary.dtype} (class ids are never "
+                f"cast), got {mask.dtype} for {where}"
+            )
+        return mask
+
+    def _partner_masks(self, masks: Any, primary: Any, partner_image: np.ndarray, hw: tuple[int, int], where: str) -> list[np.ndarray]:
+        if not isinstance(masks, (list, tuple, np.ndarray)):
+            raise PartnerError(f"{type(self).__name__}: the partner's masks must be a list or an array, got {type(masks).__name__} for {where}")
+        reference = primary[0] if len(primary) else None
+        out = []
+        for mask in masks:
+            like = reference if reference is not None else np.asarray(mask)
+            checked = self._check_partner_mask(mask, like, partner_image, where)
+            out.append(F.resize_to(checked, hw[0], hw[1], nearest=True))
+        return out
+
+    def _partner_annotations(self, key: str, kind: str, sample: dict[str, Any], primary: np.ndarray,
+                             partner_image: np.ndarray, hw: tuple[int, int], where: str) -> np.ndarray:
+        owner = type(self).__name__
+        processor = self.get_processor(kind)
+        if processor is None:
+            raise ValueError(
+                f"{owner}: {key!r} needs the pipeline's {'bbox_params' if kind == 'bboxes' else 'keypoint_params'}: call "
+                f"it inside A.Compose([...], {'bbox_params' if kind == 'bboxes' else 'keypoint_params'}=...), got no processor"
+            )
+        labels = {field: sample[field] for field in processor.params.label_fields or ()}
+        try:
+            return partner_annotations(processor, key, kind, sample[key], labels, partner_image, primary, hw)
+        except ValueError as error:
+            raise PartnerError(f"{owner}: the partner's {where}: {error}") from error
+
+    def _label_fields(self, kind: str | None) -> tuple[str, ...]:
+        processor = self.get_processor(kind) if kind else None
+        return tuple(processor.params.label_fields or ()) if processor is not None else ()
+
+    def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} mixes whole samples; call it with image=..., label=...")
+
+    def apply_to_masks(self, masks: Any, **params: Any) -> Any:
+        return self.apply(masks)
+
+    def apply_to_bboxes(self, bboxes: np.ndarray, **params: Any) -> np.ndarray:
+        return self.apply(bboxes)
+
+    def apply_to_keypoints(self, keypoints: np.ndarray, **params: Any) -> np.ndarray:
+        return self.apply(keypoints)
+
+    # -- copying --------------------------------------------------------------------------------
+    def __copy__(self) -> _MixTransform:
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _MixTransform:
+        """A deep copy that shares the reference data and the callbacks (it copies no data set and
+        works whatever the callbacks are; pickling still refuses lambdas)."""
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        shared = {"reference_data", "read_fn", "_source"}
+        for name, value in self.__dict__.items():
+            new.__dict__[name] = value if name in shared else copy.deepcopy(value, memo)
+        return new
+
+
+def _label_field_names(processors: Mapping[str, Any]) -> set[str]:
+    return {f for p in processors.values() for f in (p.params.label_fields or ())}
+
+
+def _layout_like(partner: np.ndarray, primary: Any) -> np.ndarray:
+    """A 2-D partner array as H×W×1 when the primary is H×W×1. AlbumentationsX's ``Compose`` hands
+    its transforms grayscale images and masks with a channel axis, while partners come as stored."""
+    if partner.ndim == 2 and np.ndim(primary) == 3 and np.shape(primary)[2] == 1:
+        return partner[..., np.newaxis]
+    return partner
+
+
+def _draw_beta(py_random: Any, alpha: float) -> float:
+    return py_random.betavariate(alpha, alpha)
+
+
+class MixUp(_MixTransform):
+    """mixup (Zhang et al., 2018), per sample: blend the sample with a partner drawn from reference data.
+
+    λ ~ Beta(α, α); image = λ·primary + (1 - λ)·partner; label = λ·y_primary + (1 - λ)·y_partner.
+    Every target albumentations routes to the transform is mixed with the partner's value under the
+    same key, additional targets included (``image2`` gets the same λ).
+
+    Args:
+        reference_data: where partners come from: a sequence (list of sample dicts or of file paths,
+            a Dataset), indexed with an index the transform draws from its own seeded generator; or
+            a callable ``fn(rng) -> dict | None`` that returns the partner itself (None: no partner
+            now, the transform then acts as not fired). See ``albu_mix.partners``.
+        read_fn: ``read_fn(item) -> dict`` turns a sequence item into a sample dict.
+        alpha: α in (0, 1e6] of Beta(α, α). The paper used α = 1 on CIFAR and 0.1-0.4 on ImageNet.
+        num_classes: K, needed when labels are class indices.
+        partner_transform: an albumentations transform or Compose applied to the partner first, with
+            its own random stream (a seed drawn per call from this transform's generator, recorded
+            for replay). With boxes or keypoints it must be an ``A.Compose`` with the pipeline's
+            ``bbox_params``/``keypoint_params``.
+        name: the key under which ``A.from_dict(..., nonserializable={name: transform})`` restores it.
+        p: probability of mixing.
+
+    Targets (per kind; the partner's value must be there under the same key):
+        image: blended, uint8 rounded to nearest, float32 stays float32.
+        mask: class ids are never blended: the mask of the sample with the larger weight (the
+            primary's when λ >= 0.5). The partner mask must have the primary mask's dtype.
+        masks: instance masks, the primary's then the partner's (N + M).
+        bboxes, keypoints: the primary's rows, then the partner's, label fields alike.
+        label: float32 vector of length K, also when the transform does not fire.
+        mix_lambda (output): the primary's weight λ, 1.0 when the transform does not fire.
+
+    The partner is resized to the primary's height and width when they differ (area interpolation
+    when shrinking, linear otherwise, nearest for masks); its boxes and keypoints follow. Another dtype
+    or channel count is an error. ``images``, ``volume(s)`` and 3-D masks raise a clear error.
+
+    References:
+        H. Zhang, M. Cisse, Y. N. Dauphin and D. Lopez-Paz, "mixup: Beyond Empirical Risk
+        Minimization", ICLR 2018.
+    """
+
+    def __init__(
+        self,
+        reference_data: Any,
+        read_fn: Callable[[Any], dict[str, Any]] | None = None,
+        alpha: float = 0.4,
+        num_classes: int | None = None,
+        partner_transform: Callable[..., dict[str, Any]] | None = None,
+        name: str | None = None,
+        p: float = 0.5,
+    ) -> None:
+        super().__init__(reference_data, read_fn, alpha, num_classes, partner_transform, name, p)
+
+    def draw(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {"lam": _draw_beta(self.py_random, self.alpha), **self._draw_partner()}
+
+    def _geometry(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        return {"lam": params["lam"], "weight": 1.0 - params["lam"]}
+
+    def mix_image(self, image: np.ndarray, partner: np.ndarray, geometry: dict[str, Any]) -> np.ndarray:
+        return FM.mixup_image(image, partner, geometry["lam"])
+
+    def mix_mask(self, mask: np.ndarray, partner: np.ndarray, geometry: dict[str, Any]) -> np.ndarray:
+        return FM.mixup_mask(mask, partner, geometry["lam"])
+
+    def mix_masks(self, masks: Any, partner: Any, geometry: dict[str, Any]) -> Any:
+        return FM.mixup_masks(masks, partner)
+
+    def mix_bboxes(self, boxes: np.ndarray, partner: np.ndarray, geometry: dict[str, Any]) -> np.ndarray:
+        return FM.mixup_bboxes(boxes, partner)
+
+    def mix_keypoints(self, keypoints: np.ndarray, partner: np.ndarray, geometry: dict[str, Any]) -> np.ndarray:
+        return FM.mixup_keypoints(keypoints, partner)
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return ("reference_data", "read_fn", "alpha", "num_classes", "partner_transform", "name")
+
+
+class CutMix(_MixTransform):
+    """CutMix (Yun et al., 2019), per sample: paste a box of a partner drawn from reference data.
+
+    λ ~ Beta(α, α); the box has ``int(H·√(1 - λ))`` rows and ``int(W·√(1 - λ))`` columns, its centre
+    uniform over the image, clipped at the borders. The label weight is then **recomputed** from the
+    clipped box, as in the authors' released code (timm's ``correct_lam``): the partner's weight is
+    exactly the share of pixels it contributes, ``area / (H·W)``, and ``mix_lambda = 1 - area/(H·W)``.
+    Every routed target gets the same box, additional targets included.
+
+    Args:
+        reference_data, read_fn, num_classes, partner_transform, name, p: as in ``MixUp``.
+        alpha: α in (0, 1e6] of Beta(α, α); the paper used α = 1.
+        area_range: ``(min, max)`` with 0 <= min <= max <= 1. When set, the box's area fraction is
+            drawn uniformly from it instead of from λ (in the spirit of timm's ``cutmix_minmax``);
+            the box keeps the image's aspect ratio and is placed fully inside the image, so its
+            fraction is the drawn one up to rounding, and λ follows from the box.
+
+    Targets (per kind; the partner's value must be there under the same key):
+        image, mask: the partner's pixels (mask values) in exactly the box.
+        masks: the primary's instance masks zeroed inside the box, then the partner's zeroed outside.
+        bboxes: each primary box cut to its part outside the box (dropped when fully covered or under
+            the pipeline's ``min_area``/``min_visibility``/``min_width``/``min_height``), then each
+            partner box cropped to the box and filtered alike.
+        keypoints: the primary's outside the box, then the partner's inside it (with
+            ``remove_invisible=False`` in ``KeypointParams``, all of both).
+        label, mix_lambda: as in ``MixUp``.
+
+    The drawn box is recorded in pixels with the image size it was drawn for; replayed on an image of
+    another size it is scaled to the same relative place, and the label follows the scaled box.
+
+    References:
+        S. Yun et al., "CutMix: Regularization Strategy to Train Strong Classifiers with Localizable
+        Features", ICCV 2019.
+    """
+
+    def __init__(
+        self,
+        reference_data: Any,
+        read_fn: Callable[[Any], dict[str, Any]] | None = None,
+        alpha: float = 1.0,
+        area_range: tuple[float, float] | None = None,
+        num_classes: int | None = None,
+        partner_transform: Callable[..., dict[str, Any]] | None = None,
+        name: str | None = None,
+        p: float = 0.5,
+    ) -> None:
+        super().__init__(reference_data, read_fn, alpha, num_classes, partner_transform, name, p)
+        if area_range is not None:
+            if (
+                not isinstance(area_range, (list, tuple))
+                or len(area_range) != 2
+                or not all(_is_number(v) for v in area_range)
+                or not 0 <= area_range[0] <= area_range[1] <= 1
+            ):
+                raise ValueError(
+                    f"{type(self).__name__}: area_range must be (min, max) with 0 <= min <= max <= 1, got {area_range!r}"
+                )
+            area_range = (float(area_range[0]), float(area_range[1]))
+        self.area_range = area_range
+
+    _json_args = ("alpha", "area_range", "num_classes", "name")
+
+    def draw(self, data: dict[str, Any]) -> dict[str, Any]:
+        height, width = data["image"].shape[:2]  # check_data has vetted the image
+        rng = self.py_random
+        if self.area_range is None:
+            lam = _draw_beta(rng, self.alpha)
+            box = F.cutmix_box(lam, rng.randrange(height), rng.randrange(width), height, width)
+        else:
+            ratio = math.sqrt(rng.uniform(*self.area_range))
+            rect_h, rect_w = min(height, round(height * ratio)), min(width, round(width * ratio))
+            y1, x1 = rng.randint(0, height - rect_h), rng.randint(0, width - rect_w)
+            box = (y1, y1 + rect_h, x1, x1 + rect_w)
+        return {"box": box, "shape": (height, width), **self._draw_partner()}
+
+    def _geometry(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        height, width = data["image"].shape[:2]
+        box = _scaled_box(params["box"], params.get("shape", (height, width)), (height, width))
+        return {"box": box, "height": height, "width": width, "weight": F.box_fraction(box, height, width)}
+
+    def mix_image(self, image: np.ndarray, partner: np.ndarray, geometry: dict[str, Any]) -> np.ndarray:
+        return FM.cutmix_image(image, partner, geometry["box"])
+
+    def mix_mask(self, mask: np.ndarray, partner: np.ndarray, geometry: dict[str, Any]) -> np.ndarray:
+        return FM.cutmix_mask(mask, partner, geometry["box"])
+
+    def mix_masks(self, masks: Any, partner: Any, geometry: dict[str, Any]) -> Any:
+        return FM.cutmix_masks(masks, partner, geometry["box"])
+
+    def mix_bboxes(self, boxes: np.ndarray, partner: np.ndarray, geometry: dict[str, Any]) -> np.ndarray:
+        limits = self._rule_args("bboxes")
+        return FM.cutmix_bboxes(
+            boxes, partner, geometry["box"], geometry["height"], geometry["width"],
+            min_area=limits.get("min_area", 0.0), min_visibility=limits.get("min_visibility", 0.0),
+            min_width=limits.get("min_width", 0.0), min_height=limits.get("min_height", 0.0),
+        )
+
+    def mix_keypoints(self, keypoints: np.ndarray, partner: np.ndarray, geometry: dict[str, Any]) -> np.ndarray:
+        remove = self._rule_args("keypoints").get("remove_invisible", True)
+        return FM.cutmix_keypoints(keypoints, partner, geometry["box"], remove_invisible=remove)
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return ("reference_data", "read_fn", "alpha", "area_range", "num_classes", "partner_transform", "name")
+
+
+def _scaled_box(box: Any, drawn_for: Any, size: tuple[int, int]) -> F.Box:
+    """``box`` drawn for an image of ``drawn_for`` (height, width), at the same relative place in an
+    image of ``size``; unchanged when the sizes agree."""
+    y1, y2, x1, x2 = (int(v) for v in box)
+    (h0, w0), (h, w) = (int(drawn_for[0]), int(drawn_for[1])), size
+    if (h0, w0) == (h, w):
+        return (y1, y2, x1, x2)
+    return (round(y1 * h / h0), round(y2 * h / h0), round(x1 * w / w0), round(x2 * w / w0))
+
+
+for _cls in (MixUp, CutMix):
+    register(_cls, legacy_names=(f"albu_mix.transforms.{_cls.__name__}",))
