@@ -45,10 +45,11 @@ def reference_samples(n: int = 6, h: int = 40, w: int = 56, seed: int = 1) -> li
     ]
 
 
-def processor_params(cls: Any, coord_format: str, *label_fields: str) -> Any:
-    """``cls(format=..., label_fields=[...])``; AlbumentationsX 2.5 renamed ``format`` to ``coord_format``."""
+def processor_params(cls: Any, coord_format: str, *label_fields: str, **kwargs: Any) -> Any:
+    """``cls(format=..., label_fields=[...], **kwargs)``; AlbumentationsX 2.5 renamed ``format`` to
+    ``coord_format``."""
     key = "coord_format" if "coord_format" in inspect.signature(cls).parameters else "format"
-    return cls(**{key: coord_format, "label_fields": list(label_fields)})
+    return cls(**{key: coord_format, "label_fields": list(label_fields)}, **kwargs)
 
 
 def partner_stream(rng: np.random.Generator) -> dict[str, Any]:

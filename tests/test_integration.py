@@ -112,7 +112,7 @@ def test_to_dict_from_dict_round_trip(transform_case: Any, tmp_path: Any) -> Non
 
 
 def test_save_load_json(transform_case: Any, tmp_path: Any) -> None:
-    _, factory, make_data = transform_case
+    _, factory, _ = transform_case
     transform = factory()
     path = tmp_path / "pipeline.json"
     A.save(A.Compose([transform]), str(path), data_format="json")

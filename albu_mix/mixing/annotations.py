@@ -44,7 +44,7 @@ def partner_annotations(
 
     Raises ValueError with what was expected and got; the caller adds who and which partner.
     """
-    rows = _as_rows(values, kind, 4 if kind == "bboxes" else len(processor.params.format))
+    rows = _as_rows(values, kind, 4 if kind == "bboxes" else len(_coord_format(processor.params)))
     fields = list(processor.params.label_fields or ())
     for field in fields:
         if len(labels[field]) != len(rows):
@@ -61,6 +61,11 @@ def partner_annotations(
         height, width = partner_image.shape[:2]
         converted = resize_keypoints(converted, target_hw[1] / width, target_hw[0] / height)
     return converted  # boxes are normalised: a resize leaves them unchanged
+
+
+def _coord_format(params: Any) -> str:
+    """The coordinate format of ``BboxParams``/``KeypointParams`` (AlbumentationsX: ``coord_format``)."""
+    return getattr(params, "format", None) or params.coord_format
 
 
 def _as_rows(values: Any, kind: str, min_columns: int) -> np.ndarray:

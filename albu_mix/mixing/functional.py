@@ -130,6 +130,7 @@ def cutmix_bboxes(
     narrower than ``min_width`` or lower than ``min_height`` pixels (the pipeline's ``BboxParams``).
     Rows keep their extra columns; the primary's come first.
     """
+    boxes, partner = _rows(boxes, 4), _rows(partner, 4)
     y1, y2, x1, x2 = box
     region = np.array([x1 / width, y1 / height, x2 / width, y2 / height])
     limits = (height, width, min_area, min_visibility, min_width, min_height)
@@ -144,6 +145,7 @@ def cutmix_keypoints(keypoints: np.ndarray, partner: np.ndarray, box: Box, *, re
     With ``remove_invisible=False`` (the pipeline's ``KeypointParams``) nothing is dropped: both
     sets are kept whole, as albumentations keeps keypoints that leave the image then.
     """
+    keypoints, partner = _rows(keypoints, 5), _rows(partner, 5)
     if remove_invisible:
         keypoints = keypoints[~_inside(keypoints, box)]
         partner = partner[_inside(partner, box)]
@@ -167,6 +169,10 @@ def resize_keypoints(keypoints: np.ndarray, scale_x: float, scale_y: float) -> n
     return out
 
 
+#: how close (in normalised units, about 1e-3 px on a 1000 px image) a box edge counts as on a region edge
+_TOLERANCE = 1e-6
+
+
 def _inside(points: np.ndarray, box: Box) -> np.ndarray:
     y1, y2, x1, x2 = box
     x, y = points[:, 0], points[:, 1]
@@ -185,18 +191,17 @@ def _cut_outside(boxes: np.ndarray, region: np.ndarray) -> np.ndarray:
     out = np.array(boxes, dtype=boxes.dtype)
     if not out.size:
         return out
-    bx1, by1, bx2, by2 = (boxes[:, i] for i in range(4))
+    bx1, by1, bx2, by2 = (boxes[:, i].astype(np.float64) for i in range(4))
     rx1, ry1, rx2, ry2 = region
-    spans_width = (rx1 <= bx1) & (rx2 >= bx2)
-    spans_height = (ry1 <= by1) & (ry2 >= by2)
-    overlaps_y = (ry1 < by2) & (ry2 > by1)
-    overlaps_x = (rx1 < bx2) & (rx2 > bx1)
-    rows = spans_width & overlaps_y
-    cols = spans_height & overlaps_x
-    out[:, 1] = np.where(rows & (ry1 <= by1), np.maximum(by1, ry2), by1)
-    out[:, 3] = np.where(rows & (ry2 >= by2), np.minimum(by2, ry1), by2)
-    out[:, 0] = np.where(cols & (rx1 <= bx1), np.maximum(bx1, rx2), bx1)
-    out[:, 2] = np.where(cols & (rx2 >= bx2), np.minimum(bx2, rx1), bx2)
+    tol = _TOLERANCE  # a box edge on the region's edge (float32 normalised coordinates) counts as on it
+    spans_width = (rx1 <= bx1 + tol) & (rx2 >= bx2 - tol)
+    spans_height = (ry1 <= by1 + tol) & (ry2 >= by2 - tol)
+    rows = spans_width & (ry1 < by2) & (ry2 > by1)
+    cols = spans_height & (rx1 < bx2) & (rx2 > bx1)
+    out[:, 1] = np.where(rows & (ry1 <= by1 + tol), np.maximum(by1, ry2), by1)
+    out[:, 3] = np.where(rows & (ry2 >= by2 - tol), np.minimum(by2, ry1), by2)
+    out[:, 0] = np.where(cols & (rx1 <= bx1 + tol), np.maximum(bx1, rx2), bx1)
+    out[:, 2] = np.where(cols & (rx2 >= bx2 - tol), np.minimum(bx2, rx1), bx2)
     return out
 
 
@@ -231,6 +236,11 @@ def _filter_boxes(
         & ((new[:, 3] - new[:, 1]) * height >= min_height - eps)
     )
     return new[keep]
+
+
+def _rows(array: np.ndarray, columns: int) -> np.ndarray:
+    """``array`` as 2-D rows; albumentations hands over an empty list of boxes as shape ``(0,)``."""
+    return array if array.ndim == 2 else np.asarray(array).reshape(-1, columns)
 
 
 def _concat_rows(first: np.ndarray, second: np.ndarray) -> np.ndarray:
