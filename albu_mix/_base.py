@@ -27,7 +27,7 @@ from albumentations.core.transforms_interface import BasicTransform
 
 from .seeding import process_seed
 
-__all__ = ["ContractMixin", "check_array", "check_probability", "image_shape"]
+__all__ = ["ContractMixin", "check_array", "check_probability", "image_shape", "plain"]
 
 _SUPPORTED_DTYPES = (np.uint8, np.float32)
 
@@ -40,9 +40,20 @@ _HAS_SHOULD_APPLY = hasattr(BasicTransform, "should_apply")
 
 
 def check_probability(owner: str, p: Any) -> float:
+    p = plain(p)
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
         raise ValueError(f"{owner}: p must be a number in [0, 1], got {p!r}")
     return float(p)
+
+
+def plain(value: Any) -> Any:
+    """numpy scalars (also inside tuples and lists) as Python numbers, so that arguments serialize
+    to JSON as the numbers they are."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value)
+    return value
 
 
 def check_array(owner: str, key: str, array: Any, spatial_ndim: tuple[int, ...]) -> np.ndarray:
@@ -173,10 +184,13 @@ class ContractMixin:
     def not_applied(self, data: dict[str, Any]) -> dict[str, Any]:
         return data
 
-    # -- pickling -------------------------------------------------------------------------------
-    def __getstate__(self) -> dict[str, Any]:
+    # -- pickling and copying -------------------------------------------------------------------
+    def _plain_state(self) -> dict[str, Any]:
         parent = getattr(super(), "__getstate__", None)
-        state = dict(parent() if parent is not None else self.__dict__)
+        return dict(parent() if parent is not None else self.__dict__)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self._plain_state()
         for name in self._callback_args:
             qualname = getattr(state.get(name), "__qualname__", "")
             if "<lambda>" in qualname or "<locals>" in qualname:
@@ -186,6 +200,26 @@ class ContractMixin:
                     "function or a picklable object instead of a lambda or a local function."
                 )
         return state
+
+    def __copy__(self) -> Any:
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        """A deep copy that shares the callback arguments (reference data, ``read_fn``) instead of
+        copying them: it copies no data set and works whatever the callbacks are, lambdas included
+        (pickling still refuses those, with advice)."""
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        shared = {*self._callback_args, "_source"}
+        state = {k: v if k in shared else deepcopy(v, memo) for k, v in self._plain_state().items()}
+        restore = getattr(new, "__setstate__", None)
+        if restore is not None:
+            restore(state)
+        else:
+            new.__dict__.update(state)
+        return new
 
     #: constructor arguments that may hold user callbacks, checked when pickling
     _callback_args: tuple[str, ...] = ()

@@ -17,7 +17,7 @@ import numpy as np
 from albumentations.core.transforms_interface import BasicTransform, ImageOnlyTransform
 
 from . import functional as F
-from ._base import ContractMixin, check_array, check_probability, image_shape
+from ._base import ContractMixin, check_array, check_probability, image_shape, plain
 from .labels import SmoothingMode, encode_label, smooth_label
 from .mixing import CutMix, MixUp
 
@@ -115,6 +115,7 @@ class Cutout(ContractMixin, ImageOnlyTransform):
         p: float = 0.5,
     ) -> None:
         owner = type(self).__name__
+        size, num_holes, fill = plain(size), plain(num_holes), plain(fill)
         super().__init__(p=check_probability(owner, p))
         self._size_range = _as_range(owner, "size", size, _check_size)
         self._holes_range = _as_range(owner, "num_holes", num_holes, _check_count)
@@ -258,7 +259,7 @@ class LabelSmoothing(ContractMixin, BasicTransform):
         if mode == "others" and num_classes is not None and num_classes < 2:
             raise ValueError(f"{owner}: mode='others' needs num_classes >= 2, got {num_classes}")
         self.epsilon = float(epsilon)
-        self.num_classes = num_classes
+        self.num_classes = plain(num_classes)
         self.mode = mode
 
     @property

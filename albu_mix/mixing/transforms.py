@@ -8,7 +8,6 @@ to the rule for its kind in ``albu_mix.mixing.functional`` (``mixup_bboxes``, ``
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -352,22 +351,6 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
 
     def apply_to_keypoints(self, keypoints: np.ndarray, **params: Any) -> np.ndarray:
         return self.apply(keypoints)
-
-    # -- copying --------------------------------------------------------------------------------
-    def __copy__(self) -> _MixTransform:
-        new = type(self).__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        return new
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _MixTransform:
-        """A deep copy that shares the reference data and the callbacks (it copies no data set and
-        works whatever the callbacks are; pickling still refuses lambdas)."""
-        new = type(self).__new__(type(self))
-        memo[id(self)] = new
-        shared = {"reference_data", "read_fn", "_source"}
-        for name, value in self.__dict__.items():
-            new.__dict__[name] = value if name in shared else copy.deepcopy(value, memo)
-        return new
 
 
 def _label_field_names(processors: Mapping[str, Any]) -> set[str]:
