@@ -172,7 +172,7 @@ def test_partner_transform_does_not_move_in_lock_step_with_the_pipeline() -> Non
 
 def test_partner_transform_is_seeded_per_call_from_the_mixer() -> None:
     refs = reference_samples()
-    make = lambda seed: A.Compose([MixUp(refs, num_classes=K, partner_transform=flip_partner(), p=1.0)], seed=seed)  # noqa: E731
+    make = lambda seed: A.Compose([MixUp(refs, num_classes=K, partner_transform=flip_partner(), p=1.0)], seed=seed)
     first = [make(4)(image=make_image(seed=i), label=0) for i in range(10)]
     again = [make(4)(image=make_image(seed=i), label=0) for i in range(10)]
     other = [make(5)(image=make_image(seed=i), label=0) for i in range(10)]
