@@ -359,3 +359,19 @@ def test_inputs_come_back_unchanged_with_every_target(cls: type) -> None:
     for k, v in before.items():
         got = data[k]
         assert all(np.array_equal(a, b) for a, b in zip(got, v)) if k == "masks" else np.array_equal(got, v), k
+
+
+@pytest.mark.parametrize("cls", MIXERS)
+def test_boxes_replay_exactly(cls: type) -> None:
+    samples = [{"image": image(i), "label": i % K, "bboxes": [[5 * i, 5, 5 * i + 30, 40]], "classes": [f"c{i}"],
+                "source": [1]} for i in range(4)]
+    pipeline = A.ReplayCompose([A.HorizontalFlip(), A.OneOf([cls(samples, num_classes=K)], p=0.7)],
+                               bbox_params=bbox_params("coco"))
+    pipeline.set_random_seed(2)
+    for i in range(20):
+        data = {"image": image(100 + i), "label": 0, "bboxes": [[1, 2, 40, 30], [50, 20, 20, 30]],
+                "classes": ["a", "b"], "source": [0, 0]}
+        out = pipeline(**data)
+        again = A.ReplayCompose.replay(out["replay"], **data)
+        np.testing.assert_array_equal(np.asarray(out["bboxes"]), np.asarray(again["bboxes"]))
+        assert list(out["classes"]) == list(again["classes"]) and np.array_equal(out["image"], again["image"])
