@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from .batching import collate
 from .labels import encode_label, mix_labels, smooth_label
+from .mixing import CutMix, MixUp
 from .partners import PartnerError
 from .seeding import reseed, worker_init_fn
-from .transforms import CutMix, Cutout, LabelSmoothing, MixUp
+from .transforms import Cutout, LabelSmoothing
 
 __version__ = "0.1.0"
 
@@ -16,6 +18,7 @@ __all__ = [
     "MixUp",
     "PartnerError",
     "__version__",
+    "collate",
     "encode_label",
     "mix_labels",
     "reseed",

@@ -17,8 +17,11 @@ Two call protocols are supported, told apart by feature detection:
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import random
+import warnings
 from copy import deepcopy
 from typing import Any
 
@@ -82,6 +85,32 @@ def image_shape(owner: str, data: dict[str, Any]) -> tuple[int, int]:
     raise ValueError(f"{owner}: the data must hold an 'image' (or 'images' or 'volume'), got keys {sorted(data)}")
 
 
+def _constructor_contract(name: str, init: Any) -> Any:
+    """albumentations' constructor contract around ``init``: ``strict=`` is accepted, and unknown
+    keyword arguments are dropped with a warning (an error under ``strict=True``) and listed in
+    ``invalid_args``, with albumentations' own message. albu_mix validates the arguments by hand in
+    ``__init__`` rather than through a pydantic ``InitSchema``, whose ``model_dump`` would copy the
+    reference data's containers and turn a validator's TypeError into a silent default outside strict
+    mode; the observable contract is the same."""
+    accepted = {n for n in inspect.signature(init).parameters if n != "self"}
+
+    @functools.wraps(init)
+    def contract_init(self: Any, *args: Any, strict: bool = False, **kwargs: Any) -> None:
+        invalid = [key for key in kwargs if key not in accepted]
+        for key in invalid:
+            del kwargs[key]
+        init(self, *args, **kwargs)
+        if invalid or not hasattr(self, "invalid_args"):
+            self.invalid_args = invalid
+        if invalid:
+            message = f"Argument(s) '{', '.join(invalid)}' are not valid for transform {name}"
+            if strict:
+                raise ValueError(message)
+            warnings.warn(message, stacklevel=2)
+
+    return contract_init
+
+
 class ContractMixin:
     """Put before an albumentations base class: ``class Cutout(ContractMixin, ImageOnlyTransform)``.
 
@@ -91,6 +120,12 @@ class ContractMixin:
     """
 
     _seeded_pid: int
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not hasattr(init, "__wrapped__"):
+            cls.__init__ = _constructor_contract(cls.__name__, init)  # type: ignore[method-assign]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -26,19 +26,34 @@ def _is_index(label: Any) -> bool:
     return isinstance(label, np.ndarray) and label.ndim == 0 and np.issubdtype(label.dtype, np.integer)
 
 
+def _from_tensor(label: Any, owner: str) -> Any:
+    """A PyTorch tensor as a numpy array (CPU tensors only); anything else unchanged."""
+    if type(label).__module__.split(".")[0] != "torch" or not hasattr(label, "detach"):
+        return label
+    if label.device.type != "cpu":
+        raise TypeError(
+            f"{owner}: label must be on the CPU, got a tensor on {label.device}; pass label.cpu() (labels are "
+            "encoded in the data pipeline, before batches move to the device)"
+        )
+    return label.detach().numpy()
+
+
 def encode_label(label: Any, num_classes: int | None, owner: str = "label") -> np.ndarray:
     """Encode ``label`` as a new float32 vector of length K, with errors that say what is wrong.
 
     Args:
-        label: a class index (needs ``num_classes``), or a 1-D one-hot, multi-hot or soft vector.
+        label: a class index (an int, a numpy integer, a 0-d integer array or tensor; needs
+            ``num_classes``), or a 1-D one-hot, multi-hot or soft vector (a list, tuple, array or CPU
+            tensor) with entries in [0, 1].
         num_classes: K. Required for an index; a vector must then have exactly K entries.
         owner: who asks, for the error messages (a transform's name).
 
     Raises:
         ValueError: an index out of range, an index without ``num_classes``, a vector of the wrong
-            length or shape, NaN or infinite entries, negative entries.
+            length or shape, NaN or infinite entries, entries outside [0, 1].
         TypeError: a label that is neither an integer index nor a numeric vector.
     """
+    label = _from_tensor(label, owner)
     if _is_index(label):
         index = int(label)
         if num_classes is None:
@@ -50,6 +65,8 @@ def encode_label(label: Any, num_classes: int | None, owner: str = "label") -> n
         out = np.zeros(num_classes, dtype=np.float32)
         out[index] = 1.0
         return out
+    if isinstance(label, np.ndarray) and label.ndim == 0 and label.dtype.kind == "f":
+        label = label.item()
     if isinstance(label, (float, np.floating)):
         raise TypeError(f"{owner}: label must be an integer class index or a 1-D vector, got the float {label!r}")
     if not isinstance(label, (np.ndarray, Sequence)) or isinstance(label, (str, bytes)):
@@ -71,8 +88,10 @@ def encode_label(label: Any, num_classes: int | None, owner: str = "label") -> n
         raise ValueError(f"{owner}: label vector must not be empty, got length 0")
     if not np.all(np.isfinite(vector)):
         raise ValueError(f"{owner}: label vector must be finite, got NaN or inf in {vector.tolist()}")
-    if np.any(vector < 0):
-        raise ValueError(f"{owner}: label vector entries must be >= 0, got {vector.tolist()}")
+    if np.any(vector < 0) or np.any(vector > 1 + 1e-6):
+        raise ValueError(
+            f"{owner}: label vector entries must lie in [0, 1] (one-hot, multi-hot or soft), got {vector.tolist()}"
+        )
     return vector
 
 

@@ -56,7 +56,19 @@ class PartnerSource:
         """The params that pick a partner: an index into a sequence or a seed for a stream."""
         if self.is_stream:
             return {"partner_seed": py_random.randrange(_SEED_BOUND)}
-        return {"partner_index": py_random.randrange(len(self.reference_data))}
+        try:
+            size = len(self.reference_data)
+        except Exception as error:
+            raise PartnerError(
+                f"{self.owner}: len(reference_data) must give the number of partners, but it raised "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        if not isinstance(size, int) or size < 1:
+            raise PartnerError(
+                f"{self.owner}: reference_data must hold at least one partner when the transform fires, got "
+                f"len(reference_data) = {size!r} (it was not empty when the transform was built)"
+            )
+        return {"partner_index": py_random.randrange(size)}
 
     @staticmethod
     def describe(params: Mapping[str, Any]) -> str:

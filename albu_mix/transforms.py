@@ -19,7 +19,7 @@ from albumentations.core.transforms_interface import BasicTransform, ImageOnlyTr
 from . import functional as F
 from ._base import ContractMixin, check_array, check_probability, image_shape, plain
 from .labels import SmoothingMode, encode_label, smooth_label
-from .mixing import CutMix, MixUp
+from .mixing import CutMix, MixUp  # re-exported: albu_mix.transforms.MixUp, as in 0.1.0
 
 __all__ = ["CutMix", "Cutout", "LabelSmoothing", "MixUp"]
 
@@ -83,7 +83,8 @@ class Cutout(ContractMixin, ImageOnlyTransform):
         num_holes: an int, or ``(min, max)`` to draw the count per image (inclusive).
         fill: a number, one value per channel, ``"random"`` (uniform noise over the dtype's range:
             0..255 for uint8, [0, 1) for float32) or ``"mean"`` (the image's own per-channel
-            mean, the paper's "zero after normalisation").
+            mean, the paper's "zero after normalisation"; for ``images`` each image's own mean,
+            for a volume the whole volume's, whether given as a list or as one array).
         p: probability of applying the transform. The paper applies it to every image (p=1).
 
     Targets:
@@ -183,6 +184,9 @@ class Cutout(ContractMixin, ImageOnlyTransform):
         for key, lead, value in self._routed(data):
             if isinstance(value, (list, tuple)):  # a list of images (or of volumes)
                 out[key] = [self._cut(owner, v, params, lead - 1) for v in value]
+            elif self.fill == "mean" and self._additional_targets.get(key, key) in ("images", "volumes"):
+                # "mean" is each sample's own mean: per image of a batch, per volume, as for a list
+                out[key] = np.stack([self._cut(owner, v, params, lead - 1) for v in value])
             else:
                 out[key] = self._cut(owner, value, params, lead)
         return out
@@ -261,6 +265,8 @@ class LabelSmoothing(ContractMixin, BasicTransform):
         self.epsilon = float(epsilon)
         self.num_classes = plain(num_classes)
         self.mode = mode
+
+    _targets = ()  # no image-type target: the label is albu_mix's own (see ``targets``)
 
     @property
     def targets(self) -> dict[str, Callable[..., Any]]:

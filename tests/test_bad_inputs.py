@@ -41,6 +41,24 @@ def partner(**overrides: Any) -> list[dict[str, Any]]:
 GOOD_REF = partner()
 
 
+class BrokenLen(list):
+    """Reference data whose len() fails only when the transform fires (the constructor checks it once)."""
+
+    def __len__(self) -> int:
+        self.calls = getattr(self, "calls", 0) + 1
+        if self.calls > 1:
+            raise RuntimeError("length unknown")
+        return 1
+
+
+def emptied(cls: Any) -> Any:
+    """A transform whose reference data was cleared after it was built (a cache emptied)."""
+    refs = list(GOOD_REF)
+    transform = cls(refs, p=1.0)
+    refs.clear()
+    return transform
+
+
 def returns_none(**data: Any) -> None:
     return None
 
@@ -178,7 +196,9 @@ def _cases() -> list[Case]:
         add(Case(f"{name}-label-vector-wrong-length", make, with_label([1.0, 0.0, 0.0]), ValueError,
                  rf"{name}\b.*num_classes={K} entries.*got 3"))
         add(Case(f"{name}-label-vector-negative", make, with_label([1.5, -0.5, 0.0, 0.0, 0.0]), ValueError,
-                 rf"{name}\b.*entries must be >= 0.*got \[1\.5, -0\.5"))
+                 rf"{name}\b.*entries must lie in \[0, 1\].*got \[1\.5, -0\.5"))
+        add(Case(f"{name}-label-vector-counts", make, with_label([2, 0, 1, 0, 0]), ValueError,
+                 rf"{name}\b.*entries must lie in \[0, 1\] \(one-hot, multi-hot or soft\).*got \[2\.0, 0\.0, 1\.0"))
         add(Case(f"{name}-label-2d", make, with_label(np.eye(K)[:1]), ValueError,
                  rf"{name}\b.*must be 1-D.*got shape \(1, {K}\)"))
         add(Case(f"{name}-label-float-scalar", make, with_label(2.0), TypeError,
@@ -256,6 +276,10 @@ def _cases() -> list[Case]:
         add(Case(f"{name}-stream-raises", lambda cls=cls: cls(FailingStream(), p=1.0), img_only(IMAGE), ValueError,
                  rf"{name}\b.*reading the partner failed at partner seed \d+.*RuntimeError: stream exhausted",
                  check=cause_is_the_original))
+        add(Case(f"{name}-reference-emptied-after-build", lambda cls=cls: emptied(cls), img_only(IMAGE), ValueError,
+                 rf"{name}\b.*reference_data must hold at least one partner.*got len\(reference_data\) = 0"))
+        add(Case(f"{name}-reference-len-raises", lambda cls=cls: cls(BrokenLen(GOOD_REF), p=1.0), img_only(IMAGE), ValueError,
+                 rf"{name}\b.*len\(reference_data\) must give the number of partners.*RuntimeError: length unknown"))
         add(Case(f"{name}-items-not-dicts", build(cls, [image()], p=1.0), img_only(IMAGE), ValueError,
                  rf"{name}\b.*partner {at} must be a sample dict.*got ndarray.*read_fn"))
         add(Case(f"{name}-read-fn-returns-none", build(cls, ["a.png"], read_fn=read_none, p=1.0),

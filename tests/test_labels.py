@@ -89,7 +89,7 @@ def test_caller_label_is_never_modified_nor_aliased() -> None:
         (2, None, ValueError, r"LabelSmoothing: a class index label needs num_classes.*got label=2"),
         ([0, 1, 0], 5, ValueError, r"LabelSmoothing: label vector must have num_classes=5 entries, got 3"),
         ([0, np.nan, 1], None, ValueError, r"LabelSmoothing: label vector must be finite, got NaN"),
-        ([0.5, -0.5, 1], None, ValueError, r"LabelSmoothing: label vector entries must be >= 0"),
+        ([0.5, -0.5, 1], None, ValueError, r"LabelSmoothing: label vector entries must lie in \[0, 1\]"),
         ([[0, 1]], None, ValueError, r"LabelSmoothing: label vector must be 1-D, got shape \(1, 2\)"),
         ([], None, ValueError, r"LabelSmoothing: label vector must not be empty"),
         ("cat", 5, TypeError, r"LabelSmoothing: label must be an integer class index or a 1-D vector, got str"),

@@ -15,6 +15,11 @@ from typing import Any
 import numpy as np
 from albumentations.core.transforms_interface import DualTransform
 
+try:  # albumentations >= 2.0.1 and AlbumentationsX
+    from albumentations.core.type_definitions import Targets
+except ImportError:  # albumentations 2.0.0
+    from albumentations.core.types import Targets  # type: ignore[no-redef]
+
 from .. import functional as F
 from .._base import ContractMixin, check_array, check_probability, image_shape
 from ..labels import encode_label, mix_index_labels, mix_labels
@@ -30,6 +35,8 @@ MAX_ALPHA = 1e6
 _SEED_BOUND = 2**63
 #: albumentations targets that MixUp and CutMix refuse (a batch or a volume has no single partner)
 _UNSUPPORTED_KINDS = frozenset(("images", "volume", "volumes", "mask3d", "masks3d"))
+#: albumentations' declaration of the targets (read by its generic tests); label and mix_lambda are ours
+_TARGETS = (Targets.IMAGE, Targets.MASK, Targets.BBOXES, Targets.KEYPOINTS)
 #: kinds whose partner value is an array of the primary's height and width
 _PIXEL_KINDS = ("image", "mask", "masks")
 
@@ -47,6 +54,7 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
 
     _callback_args = ("reference_data", "read_fn")
     _records_unfired = True
+    _targets = _TARGETS
 
     def __init__(
         self,
