@@ -17,7 +17,7 @@ import numpy as np
 
 from .transforms import CutMix, Cutout, LabelSmoothing, MixUp
 
-__all__ = ["CLASS_NAMES", "load_samples", "render_gallery"]
+__all__ = ["CLASS_NAMES", "load_samples", "render_gallery", "write_gallery"]
 
 #: Class index -> name of the bundled sample images.
 CLASS_NAMES = ("cat", "coffee", "astronaut", "rocket")
@@ -27,6 +27,10 @@ _CAPTION = 46
 _MARGIN = 118
 _DRAWS = 4
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
+#: Common extensions, named in errors when this OpenCV build writes them.
+_COMMON_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+#: OpenCV writes these only from single-channel images; the gallery is in colour.
+_GRAY_ONLY = frozenset({".pgm", ".pbm"})
 
 
 def load_samples() -> list[dict[str, Any]]:
@@ -35,7 +39,10 @@ def load_samples() -> list[dict[str, Any]]:
     folder = resources.files("albu_mix") / "data"
     for label, name in enumerate(_FILES):
         raw = np.frombuffer((folder / name).read_bytes(), dtype=np.uint8)
-        image = cv2.cvtColor(cv2.imdecode(raw, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        decoded = cv2.imdecode(raw, cv2.IMREAD_COLOR)
+        if decoded is None:
+            raise OSError(f"albu_mix demo: cannot decode the bundled image {name}")
+        image = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
         samples.append({"image": image, "label": label})
     return samples
 
@@ -96,10 +103,36 @@ def render_gallery(draws: int = _DRAWS) -> np.ndarray:
     return np.vstack(blocks)
 
 
+def can_write_extension(ext: str) -> bool:
+    """Whether OpenCV can write the (colour) gallery to a file with extension ``ext`` (e.g. ``".png"``)."""
+    ext = ext.lower()
+    if not ext.startswith(".") or ext in _GRAY_ONLY:
+        return False
+    have_writer = getattr(cv2, "haveImageWriter", None)
+    if have_writer is None:  # an old OpenCV: the formats every build writes
+        return ext in {".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".dib", ".ppm", ".pnm", ".sr", ".ras"}
+    return bool(have_writer("gallery" + ext))
+
+
+def writable_extensions() -> list[str]:
+    """The common extensions that this OpenCV build can write (for messages)."""
+    return [ext for ext in _COMMON_EXTENSIONS if can_write_extension(ext)]
+
+
 def write_gallery(path: str | Path) -> Path:
-    """Render the gallery and write it as a PNG; returns the path written."""
+    """Render the gallery and write it to ``path``, whose extension picks the format (``.png``,
+    ``.jpg``, ...: any that OpenCV writes); creates missing parent folders; returns the path.
+
+    Raises ``ValueError`` for an extension OpenCV cannot write and ``OSError`` when writing fails.
+    """
     path = Path(path)
+    if not can_write_extension(path.suffix):
+        what = repr(path.suffix) if path.suffix else "a file without extension"
+        raise ValueError(f"albu_mix demo: OpenCV cannot write a colour image as {what} ({path}); "
+                         f"use one of {', '.join(writable_extensions())}")
+    ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(render_gallery(), cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError(f"albu_mix demo: OpenCV could not encode the gallery as {path.suffix!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), cv2.cvtColor(render_gallery(), cv2.COLOR_RGB2BGR)):
-        raise OSError(f"albu_mix demo: could not write the gallery to {path}")
+    path.write_bytes(encoded.tobytes())
     return path
