@@ -11,11 +11,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import inspect
+
 import albumentations as A
 import cv2
 import numpy as np
 
-from .transforms import CutMix, Cutout, LabelSmoothing, MixUp
+from .mixing import CutMix, MixUp
+from .transforms import Cutout, LabelSmoothing
 
 __all__ = ["CLASS_NAMES", "load_samples", "render_gallery", "write_gallery"]
 
@@ -27,6 +30,15 @@ _CAPTION = 46
 _MARGIN = 118
 _DRAWS = 4
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
+#: Objects in the bundled photographs (pascal_voc pixels of the 192×192 images) and their names,
+#: for the detection rows: boxes go through MixUp and CutMix with the pipeline's BboxParams.
+_BOXES = (
+    ([[30, 40, 175, 180]], ["cat"]),
+    ([[33, 8, 146, 120]], ["cup"]),
+    ([[10, 4, 140, 192], [137, 0, 171, 105]], ["person", "shuttle"]),
+    ([[86, 56, 108, 184]], ["rocket"]),
+)
+_BOX_COLOURS = ((255, 210, 0), (0, 200, 255))  # primary's boxes, partner's boxes
 #: Common extensions, named in errors when this OpenCV build writes them.
 _COMMON_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 #: OpenCV writes these only from single-channel images; the gallery is in colour.
@@ -47,8 +59,24 @@ def load_samples() -> list[dict[str, Any]]:
     return samples
 
 
+def _with_boxes(sample: dict[str, Any], origin: int) -> dict[str, Any]:
+    boxes, names = _BOXES[sample["label"]]
+    return {**sample, "bboxes": boxes, "names": names, "origin": [origin] * len(boxes)}
+
+
+def _bbox_params() -> Any:
+    """Pascal VOC boxes with two label fields (AlbumentationsX calls ``format`` ``coord_format``)."""
+    key = "coord_format" if "coord_format" in inspect.signature(A.BboxParams).parameters else "format"
+    return A.BboxParams(**{key: "pascal_voc", "label_fields": ["names", "origin"]})
+
+
+def _as_partners(others: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [_with_boxes(s, 1) for s in others]
+
+
 def _rows(k: int) -> list[tuple[str, Callable[[list[dict[str, Any]]], list[Any]]]]:
-    """Each row's title and a factory: partners (the other samples) -> the row's transforms."""
+    """Each row's title and a factory: partners (the other samples) -> the row's transforms. Rows whose
+    title ends in "boxes" carry bounding boxes (see ``_BOXES``)."""
     encode = LabelSmoothing(epsilon=0.0, num_classes=k)
     return [
         ("original", lambda others: [encode]),
@@ -58,7 +86,20 @@ def _rows(k: int) -> list[tuple[str, Callable[[list[dict[str, Any]]], list[Any]]
         ("MixUp a=1", lambda others: [MixUp(others, alpha=1.0, num_classes=k, p=1.0)]),
         ("CutMix a=1", lambda others: [CutMix(others, alpha=1.0, num_classes=k, p=1.0)]),
         ("CutMix+LS", lambda others: [CutMix(others, num_classes=k, p=1.0), LabelSmoothing(0.1, num_classes=k)]),
+        ("MixUp boxes", lambda others: [MixUp(_as_partners(others), alpha=1.0, num_classes=k, p=1.0)]),
+        ("CutMix boxes", lambda others: [CutMix(_as_partners(others), alpha=1.0, num_classes=k, p=1.0)]),
     ]
+
+
+def _draw_boxes(image: np.ndarray, out: dict[str, Any]) -> np.ndarray:
+    """The boxes of ``out`` drawn on a copy of ``image``: the primary's in yellow, the partner's in blue."""
+    canvas = image.copy()
+    for (x1, y1, x2, y2), name, origin in zip(out["bboxes"], out["names"], out["origin"]):
+        colour = _BOX_COLOURS[int(origin)]
+        p1, p2 = (round(x1), round(y1)), (round(x2) - 1, round(y2) - 1)
+        cv2.rectangle(canvas, p1, p2, colour, 2)
+        cv2.putText(canvas, name, (p1[0] + 3, p1[1] + 14), _FONT, 0.45, colour, 1, cv2.LINE_AA)
+    return canvas
 
 
 def _caption(label: np.ndarray, mix_lambda: float | None) -> list[str]:
@@ -80,7 +121,9 @@ def render_gallery(draws: int = _DRAWS) -> np.ndarray:
     """The gallery as an RGB uint8 array: one row of originals, then ``draws`` draws per transform.
 
     Draw ``j`` of a row uses sample ``j % 4`` as the primary; MixUp and CutMix draw its partner
-    from the three other samples with their own seeded generator. The gallery is deterministic.
+    from the three other samples with their own seeded generator. The two detection rows draw the
+    boxes that come out of MixUp and CutMix: the primary's in yellow, the partner's in blue. The
+    gallery is deterministic.
     """
     samples = load_samples()
     columns = max(draws, len(samples))
@@ -95,8 +138,14 @@ def render_gallery(draws: int = _DRAWS) -> np.ndarray:
         for j in range(columns):
             sample = samples[j % len(samples)]
             others = [s for s in samples if s is not sample]
-            out = A.Compose(make(others), seed=100 * r + j)(image=sample["image"], label=sample["label"])
-            tile = _tile(out["image"], _caption(out["label"], out.get("mix_lambda")))
+            if title.endswith("boxes"):
+                pipeline = A.Compose(make(others), bbox_params=_bbox_params(), seed=100 * r + j)
+                out = pipeline(**_with_boxes(sample, 0))
+                image = _draw_boxes(out["image"], out)
+            else:
+                out = A.Compose(make(others), seed=100 * r + j)(image=sample["image"], label=sample["label"])
+                image = out["image"]
+            tile = _tile(image, _caption(out["label"], out.get("mix_lambda")))
             x = _MARGIN + j * (_TILE + 6)
             row[: tile.shape[0], x : x + _TILE] = tile
         blocks.append(row)

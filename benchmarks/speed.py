@@ -5,6 +5,9 @@ Run from the repository root::
     python benchmarks/speed.py            # full run, about a minute or two on 2 cores
     python benchmarks/speed.py --quick    # short run (under 30 s), noisier
 
+Besides the image-only comparisons, it measures what bounding boxes and keypoints add to MixUp,
+CutMix and, for reference, albumentations' own ``HorizontalFlip`` (at 224² uint8 only).
+
 Writes ``speed.md`` (a Markdown table, also printed to stdout) and ``speed.png`` (a bar chart of
 the ratios) into ``benchmarks/results`` (or ``--out DIR``). Every figure is a per-call median over
 interleaved blocks (see ``_timing.py``), with OpenCV on one thread; ratios compare medians measured
@@ -25,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,14 @@ DTYPES: tuple[type[np.generic], ...] = (np.uint8, np.float32)
 NUM_CLASSES = 10
 SMOOTHING_CLASSES = 1000
 FLOOR_LAMBDA = 0.4  # the floors blend with a fixed weight; cv2.addWeighted's cost does not depend on it
+#: the one geometry at which the cost of boxes and keypoints is measured
+ANNOTATION_CONFIG_SIZE = 224
+#: boxes (keypoints) on the primary, and as many again on the partner
+NUM_ANNOTATIONS = 20
+#: HorizontalFlip is albumentations' own: the share of the cost that is Compose's box processing
+ANNOTATED_TRANSFORMS = ("MixUp", "CutMix", "HorizontalFlip")
+BBOX_PARAMS = {"format": "pascal_voc", "label_fields": ["classes"]}
+KEYPOINT_PARAMS = {"format": "xy", "label_fields": ["keypoint_classes"]}
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,8 @@ class Row:
     ratio_is: str
     spread: tuple[float, float] | None = None
     goal: Goal | None = None
+    #: ``(transform, annotations)`` for the rows of the annotation-cost summary, e.g. ``("MixUp", "20 boxes")``
+    annotation_cost: tuple[str, str] | None = None
 
 
 @dataclass
@@ -456,6 +469,99 @@ def files_bench(config: Config, paths: list[str]) -> Bench:
     return Bench(group, rows)
 
 
+def random_boxes(size: int, seed: int) -> list[list[float]]:
+    """``NUM_ANNOTATIONS`` pascal_voc boxes, 16-64 px a side, inside a ``size``² image, as a dataset's
+    Python lists (albumentations converts them to arrays itself)."""
+    rng = np.random.default_rng(seed)
+    sides = rng.uniform(16, 64, (NUM_ANNOTATIONS, 2))
+    corners = rng.uniform(0, size - sides)
+    return np.round(np.hstack([corners, corners + sides]), 1).tolist()
+
+
+def random_keypoints(size: int, seed: int) -> list[list[float]]:
+    """``NUM_ANNOTATIONS`` ``xy`` keypoints inside a ``size``² image, as Python lists."""
+    return np.round(np.random.default_rng(seed).uniform(0, size - 1, (NUM_ANNOTATIONS, 2)), 1).tolist()
+
+
+def annotation_bench(config: Config, name: str) -> Bench:
+    """One transform (``"MixUp"``, ``"CutMix"`` or ``"HorizontalFlip"``) inside ``A.Compose``: with
+    ``NUM_ANNOTATIONS`` boxes (``bbox_params``), with as many keypoints (``keypoint_params``), and
+    without either, on the same image. MixUp and CutMix get a partner with as many boxes or keypoints
+    again, and one int label per box or keypoint on both sides."""
+    image, other = make_image(config, seed=0), make_image(config, seed=1)
+    count = NUM_ANNOTATIONS
+    boxes, partner_boxes = random_boxes(config.size, seed=2), random_boxes(config.size, seed=3)
+    points, partner_points = random_keypoints(config.size, seed=4), random_keypoints(config.size, seed=5)
+    classes = [i % NUM_CLASSES for i in range(count)]
+    partner_classes = [(i + 3) % NUM_CLASSES for i in range(count)]
+
+    def transform(partner: dict[str, Any]) -> A.BasicTransform:
+        if name == "HorizontalFlip":
+            return A.HorizontalFlip(p=1.0)
+        mixer = {"MixUp": MixUp, "CutMix": CutMix}[name]
+        return mixer([{"image": other, "label": 3, **partner}], num_classes=NUM_CLASSES, p=1.0)
+
+    plain = A.Compose([transform({})], seed=0)
+    with_boxes = A.Compose(
+        [transform({"bboxes": partner_boxes, "classes": partner_classes})],
+        bbox_params=A.BboxParams(**BBOX_PARAMS),
+        seed=0,
+    )
+    with_points = A.Compose(
+        [transform({"keypoints": partner_points, "keypoint_classes": partner_classes})],
+        keypoint_params=A.KeypointParams(**KEYPOINT_PARAMS),
+        seed=0,
+    )
+    label = {} if name == "HorizontalFlip" else {"label": 1}
+
+    def call_boxes() -> dict[str, Any]:
+        return with_boxes(image=image, bboxes=boxes, classes=classes, **label)
+
+    def call_points() -> dict[str, Any]:
+        return with_points(image=image, keypoints=points, keypoint_classes=classes, **label)
+
+    check_annotation_work(name, call_boxes(), call_points())
+    group = Group(
+        f"{name} + boxes {config.label}",
+        [
+            Candidate("plain", lambda: plain(image=image, **label)),
+            Candidate("boxes", call_boxes),
+            Candidate("points", call_points),
+        ],
+    )
+    partner_note = "" if name == "HorizontalFlip" else f", {count} on the partner"
+    reference = f"{name} in Compose, no bbox/keypoint params"
+
+    def rows(t: Timings) -> list[Row]:
+        out = []
+        for key, what, params in (("boxes", "boxes", "bbox_params"), ("points", "keypoints", "keypoint_params")):
+            row = ratio_row(
+                t,
+                f"{count} {what} through {name}",
+                config,
+                (key, f"{name} + {count} {what}{partner_note} ({params})"),
+                ("plain", reference),
+            )
+            out.append(replace(row, annotation_cost=(name, f"{count} {what}")))
+        return out
+
+    return Bench(group, rows)
+
+
+def check_annotation_work(name: str, boxed: dict[str, Any], pointed: dict[str, Any]) -> None:
+    """Guard the comparison, not the speed: the annotations must come through, with their labels."""
+    expected = 2 * NUM_ANNOTATIONS if name == "MixUp" else NUM_ANNOTATIONS
+    for out, key, field in ((boxed, "bboxes", "classes"), (pointed, "keypoints", "keypoint_classes")):
+        got, labels = len(out[key]), len(out[field])
+        # CutMix keeps the primary's outside the pasted box and the partner's inside it: the count varies
+        ok = 0 < got <= 2 * NUM_ANNOTATIONS if name == "CutMix" else got == expected
+        if not ok or labels != got:
+            raise RuntimeError(
+                f"{name} with {NUM_ANNOTATIONS} {key} returned {got} {key} and {labels} {field}, expected "
+                f"{'1 to ' + str(2 * NUM_ANNOTATIONS) if name == 'CutMix' else expected} of each"
+            )
+
+
 def timm_modules() -> tuple[tuple[Any, Any] | None, str]:
     """``(timm.data.Mixup, torch)``, or ``None`` and why they do not import."""
     try:
@@ -543,6 +649,8 @@ def build_benches(configs: list[Config], jpeg_dir: Path) -> tuple[list[Bench], l
             smoothing_bench(config),
             files_bench(config, paths_by_size[config.size]),
         ]
+        if config.size == ANNOTATION_CONFIG_SIZE and config.dtype == np.uint8:
+            benches += [annotation_bench(config, name) for name in ANNOTATED_TRANSFORMS]
         if modules is not None and config.dtype == np.float32:
             timm = timm_bench(config, modules)
             if isinstance(timm, Row):
@@ -604,6 +712,51 @@ def markdown_table(rows: list[Row]) -> str:
             f"| {_us(row.reference_us)} | {_ratio(row.ratio)} | {row.ratio_is} | {spread} | {goal} | {met} |"
         )
     return "\n".join(lines)
+
+
+def annotation_table(rows: list[Row]) -> str:
+    """The annotation-cost rows as: without, with, extra µs per call, ratio. Empty without such rows."""
+    shown = [r for r in rows if r.annotation_cost is not None and r.ratio is not None]
+    if not shown:
+        return ""
+    lines = [
+        "| transform | annotations | image | without (µs/call) | with (µs/call) | extra µs/call | ratio | per-round IQR |",
+        "|" + "---|" * 8,
+    ]
+    for row in shown:
+        assert row.annotation_cost is not None and row.candidate_us is not None and row.reference_us is not None
+        transform, what = row.annotation_cost
+        spread = "—" if row.spread is None else f"{row.spread[0]:.2f}–{row.spread[1]:.2f}"
+        lines.append(
+            f"| {transform} | {what} | {row.image} | {_us(row.reference_us)} | {_us(row.candidate_us)} "
+            f"| +{_us(row.candidate_us - row.reference_us)} | {_ratio(row.ratio)} | {spread} |"
+        )
+    return "\n".join(lines)
+
+
+def annotation_section(rows: list[Row]) -> str:
+    table = annotation_table(rows)
+    if not table:
+        return ""
+    n = NUM_ANNOTATIONS
+    return f"""
+## Extra cost of boxes and keypoints
+
+Each transform alone in `A.Compose([...], seed=0)`, timed interleaved with itself in three pipelines:
+without `bbox_params`/`keypoint_params` (image and label only), with {n} boxes
+(`BboxParams(format="pascal_voc", label_fields=["classes"])`, one int label per box) and with {n}
+keypoints (`KeypointParams(format="xy", label_fields=["keypoint_classes"])`). MixUp's and CutMix's
+partner carries {n} boxes or keypoints more, with their labels. Boxes are 16–64 px a side, boxes
+and keypoints are passed as Python lists, as a dataset returns them. "extra µs/call" is the
+difference of the two medians. `HorizontalFlip` is albumentations' own transform: flipping {n} rows
+is cheap, so its extra cost is mostly `Compose`'s own processing of the annotations (checks and
+conversion on the way in, checks, filtering and conversion on the way out), which a pipeline with
+`bbox_params`/`keypoint_params` pays once per call whatever its transforms. MixUp and CutMix add
+the partner's annotations: checked and converted as the primary's, concatenated (CutMix: cut to the
+pasted box and filtered), so `Compose` then post-processes up to {2 * n} rows instead of {n}.
+
+{table}
+"""
 
 
 def _cpu_model() -> str:
@@ -682,7 +835,9 @@ compare ratios. Goals are reported, never asserted.
   (the C allocator returns large blocks to the system and takes them back), so this row can
   exceed 1× without albu_mix doing extra work; the "vs floor" row compares with the same
   read and blend done without albu_mix, which pays the same faults.
-"""
+- "N boxes / keypoints through T" rows: T with annotations vs T without, both in `A.Compose`
+  (cost); see the next section.
+{annotation_section(rows)}"""
 
 
 def plot_ratios(rows: list[Row], path: Path) -> bool:
@@ -754,6 +909,7 @@ def main(argv: list[str] | None = None) -> int:
     md_path = args.out / "speed.md"
     _write_atomically(md_path, lambda tmp: tmp.write_text(report, encoding="utf-8"))
     print(markdown_table(rows))
+    print(annotation_section(rows))
     plotted = plot_ratios(rows, args.out / "speed.png")
     print(f"\nwrote {md_path.name}{' and speed.png' if plotted else ''} to {args.out}", file=sys.stderr)
     return 0
