@@ -22,7 +22,7 @@ from albumentations.core.utils import get_shape
 
 from .functional import resize_keypoints
 
-__all__ = ["ANNOTATION_KINDS", "partner_annotations"]
+__all__ = ["ANNOTATION_KINDS", "as_partner_annotations", "partner_annotations"]
 
 #: target kinds whose values go through a Compose processor
 ANNOTATION_KINDS = ("bboxes", "keypoints")
@@ -125,3 +125,22 @@ def _encoder_state(processor: Any, key: str, field: str) -> tuple[bool, Any]:
         return bool(metadata.is_numerical), metadata.encoder
     # albumentations 2.0.0 - 2.0.5
     return bool(processor.is_numerical_label[key][field]), processor.label_encoders.get(key, {}).get(field)
+
+
+def as_partner_annotations(processor: Any, key: str, values: Any, image: np.ndarray) -> tuple[np.ndarray, dict[str, list[Any]]]:
+    """The inverse of :func:`partner_annotations`: this call's internal annotations under ``key``
+    (relative to ``image``, label columns encoded in this call) as a partner dict carries them: rows
+    in the pipeline's format and one list of labels per label field. For samples kept as partners for
+    later calls (``albu_mix.PartnerPool``): the encoding of label fields changes from call to call."""
+    fields = list(processor.params.label_fields or ())
+    rows = np.asarray(values)
+    if rows.size == 0:
+        return np.zeros((0, 4), np.float32), {f: [] for f in fields}
+    coords = rows[:, : rows.shape[1] - len(fields)]
+    converted = processor.check_and_convert(np.array(coords), get_shape({"image": image}), direction="from")
+    labels: dict[str, list[Any]] = {}
+    for j, field in enumerate(fields):
+        column = rows[:, coords.shape[1] + j]
+        numerical, encoder = _encoder_state(processor, key, field)
+        labels[field] = column.tolist() if numerical else [encoder.inverse_classes_[int(v)] for v in column]
+    return np.asarray(converted), labels
