@@ -102,7 +102,9 @@ def smooth_label(y: np.ndarray, epsilon: float, mode: SmoothingMode = "uniform")
       ``torch.nn.CrossEntropyLoss(label_smoothing=ε)`` and timm's ``mixup_target``.
     - ``"others"``: ``(1 - ε)`` on the true class and ``ε/(K - 1)`` on each other class (the seed
       article's variant); for a soft vector, ``(1 - ε)·y + ε/(K - 1)·(1 - y)``. Needs K ≥ 2.
-    - ``"multilabel"``: ``(1 - ε)·y + ε/2`` per class, timm's rule for multi-label targets.
+    - ``"multilabel"``: ``(1 - ε)·y + ε/2`` per class: Szegedy's rule with K = 2 for each
+      independent yes/no label (not timm's: its ``BinaryCrossEntropy`` uses ε/K off for index
+      targets and leaves dense targets unsmoothed).
 
     Every rule is affine in ``y``, so smoothing a mixed label equals mixing smoothed labels, and a
     vector that sums to 1 still sums to 1 under ``"uniform"`` and ``"others"``.

@@ -226,8 +226,10 @@ class LabelSmoothing(ContractMixin, BasicTransform):
         mode: ``"uniform"``: ``(1 - ε)·y + ε/K``, the Szegedy form, identical to
             ``torch.nn.CrossEntropyLoss(label_smoothing=ε)``. ``"others"``: ``1 - ε`` on the true
             class and ``ε/(K - 1)`` on each other (the seed article's variant). ``"multilabel"``:
-            ``(1 - ε)·y + ε/2`` per class (timm's multi-label rule). Soft or already-mixed vectors
-            are smoothed by the same affine rule, so sums stay 1.
+            ``(1 - ε)·y + ε/2`` per class (Szegedy's rule with K = 2 for each independent yes/no
+            label). Soft or already-mixed vectors are smoothed by the same affine rule, so sums
+            stay 1. Put it after MixUp/CutMix: placed before them it never sees the partner's
+            label, which is then mixed in unsmoothed.
         p: probability of smoothing. When it does not fire the label is still encoded.
 
     Targets:
