@@ -68,6 +68,7 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
     ) -> None:
         owner = type(self).__name__
         self._aliases: dict[str, str] = {}
+        self._route_cache: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
         super().__init__(p=check_probability(owner, p))
         if not _is_number(alpha) or not (0 < alpha <= MAX_ALPHA):
             raise ValueError(f"{owner}: alpha must be a number in (0, {MAX_ALPHA:g}], got {alpha!r}")
@@ -105,6 +106,7 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
     def add_targets(self, additional_targets: dict[str, str]) -> None:
         # albumentations keeps only the aliases of supported targets; remember all, to refuse the others
         self._aliases.update(additional_targets)
+        self._route_cache.clear()
         super().add_targets(additional_targets)
 
     def _kind(self, key: str) -> str | None:
@@ -112,6 +114,16 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
         if key in self._key2func:
             return self._additional_targets.get(key, key)
         return None
+
+    def _routes(self, data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+        """``(key, kind)`` of every key of ``data`` that this transform mixes, in data order
+        (``mix_lambda`` is an output). Cached per set of keys: the per-call path stays short."""
+        keys = tuple(data)
+        routes = self._route_cache.get(keys)
+        if routes is None:
+            routes = tuple((k, kind) for k in keys if (kind := self._kind(k)) not in (None, "mix_lambda"))
+            self._route_cache[keys] = routes
+        return routes
 
     # -- checks ---------------------------------------------------------------------------------
     def check_data(self, data: dict[str, Any]) -> None:
@@ -125,12 +137,13 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
                 )
         if "image" not in data:
             raise ValueError(f"{owner}: the data must hold an 'image', got keys {sorted(data)}")
-        for key, value in data.items():
-            if value is not None and self._kind(key) == "image":
-                check_array(owner, key, value, (2, 3))
+        routes = self._routes(data)
+        for key, kind in routes:
+            if kind == "image" and data[key] is not None:
+                check_array(owner, key, data[key], (2, 3))
         height, width = image_shape(owner, data)
-        for key, value in data.items():
-            kind = self._kind(key)
+        for key, kind in routes:
+            value = data[key]
             if value is None or kind not in _PIXEL_KINDS or kind == "image":
                 continue
             items = value if kind == "masks" else [value]
@@ -157,12 +170,12 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
         if partner is None:  # a stream with no partner now (e.g. a cold pool): as if not fired
             return self.not_applied(data)
         geometry = self._geometry(params, data)
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            kind = self._kind(key)
-            if kind is None or value is None or kind == "mix_lambda":
-                out[key] = value
-            elif kind == "label":
+        out = dict(data)
+        for key, kind in self._routes(data):
+            value = data[key]
+            if value is None:
+                continue
+            if kind == "label":
                 out[key] = self._mix_label(key, value, partner[key], params, geometry["weight"])
             else:
                 out[key] = getattr(self, f"mix_{kind}")(value, partner[key], geometry)
@@ -171,9 +184,9 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
 
     def not_applied(self, data: dict[str, Any]) -> dict[str, Any]:
         out = {**data, "mix_lambda": 1.0}
-        for key, value in data.items():
-            if self._kind(key) == "label":
-                out[key] = encode_label(value, self.num_classes, type(self).__name__)
+        for key, kind in self._routes(data):
+            if kind == "label" and data[key] is not None:
+                out[key] = encode_label(data[key], self.num_classes, type(self).__name__)
         return out
 
     def _geometry(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
@@ -203,14 +216,15 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
         sample = self._source.load(params)
         if sample is None:
             return None
-        keys = [k for k, v in data.items() if v is not None and self._kind(k) not in (None, "mix_lambda")]
+        routes = [(k, kind) for k, kind in self._routes(data) if data[k] is not None]
+        keys = [k for k, _ in routes]
         for key in keys:
             if key not in sample:
                 raise PartnerError(
                     f"{type(self).__name__}: the primary has {key!r}, so the partner needs {key!r} too, got keys "
                     f"{sorted(sample)} at {PartnerSource.describe(params)}"
                 )
-        fields = {f for k in keys if self._kind(k) in ANNOTATION_KINDS for f in self._label_fields(self._kind(k))}
+        fields = {f for _, kind in routes if kind in ANNOTATION_KINDS for f in self._label_fields(kind)}
         missing = sorted(fields - sample.keys())
         if missing:
             raise PartnerError(
@@ -222,18 +236,17 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
         height, width = data["image"].shape[:2]
         partner_image = self._check_partner_image("image", sample["image"], data["image"], params)
         out: dict[str, Any] = {}
-        for key in keys:
-            kind = self._kind(key)
-            where = f"{key!r} at {PartnerSource.describe(params)}"
+        for key, kind in routes:
             if kind == "image":
                 value = partner_image if key == "image" else self._check_partner_image(key, sample[key], data[key], params)
                 out[key] = F.resize_to(value, height, width)
             elif kind == "mask":
-                out[key] = F.resize_to(self._check_partner_mask(sample[key], data[key], partner_image, where), height, width, nearest=True)
+                mask = self._check_partner_mask(sample[key], data[key], partner_image, key, params)
+                out[key] = F.resize_to(mask, height, width, nearest=True)
             elif kind == "masks":
-                out[key] = self._partner_masks(sample[key], data[key], partner_image, (height, width), where)
+                out[key] = self._partner_masks(sample[key], data[key], partner_image, (height, width), key, params)
             elif kind in ANNOTATION_KINDS:
-                out[key] = self._partner_annotations(key, kind, sample, data[key], partner_image, (height, width), where)
+                out[key] = self._partner_annotations(key, kind, sample, data[key], partner_image, (height, width), params)
             else:
                 out[key] = sample[key]
         return out
@@ -274,6 +287,8 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
         return {**sample, **{k: transformed[k] for k in inputs}}
 
     def _check_partner_image(self, key: str, value: Any, primary: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+        if isinstance(value, np.ndarray) and value.dtype == primary.dtype and value.shape == primary.shape:
+            return value  # the common case, checked without building any message
         owner = type(self).__name__
         where = PartnerSource.describe(params)
         if not isinstance(value, np.ndarray):
@@ -294,8 +309,13 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
             raise PartnerError(f"{owner}: the partner's {key!r} must not be empty, got shape {value.shape} at {where}")
         return value
 
-    def _check_partner_mask(self, mask: Any, primary: np.ndarray, partner_image: np.ndarray, where: str) -> np.ndarray:
+    def _check_partner_mask(self, mask: Any, primary: np.ndarray, partner_image: np.ndarray, key: str,
+                            params: dict[str, Any]) -> np.ndarray:
+        if (isinstance(mask, np.ndarray) and mask.dtype == primary.dtype and mask.shape == primary.shape
+                and mask.shape[:2] == partner_image.shape[:2]):
+            return mask  # the common case, checked without building any message
         owner = type(self).__name__
+        where = _at(key, params)
         if not isinstance(mask, np.ndarray):
             raise PartnerError(f"{owner}: the partner's mask must be an array, got {type(mask).__name__} for {where}")
         if mask.size == 0:
@@ -318,19 +338,23 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
             )
         return mask
 
-    def _partner_masks(self, masks: Any, primary: Any, partner_image: np.ndarray, hw: tuple[int, int], where: str) -> list[np.ndarray]:
+    def _partner_masks(self, masks: Any, primary: Any, partner_image: np.ndarray, hw: tuple[int, int], key: str,
+                       params: dict[str, Any]) -> list[np.ndarray]:
         if not isinstance(masks, (list, tuple, np.ndarray)):
-            raise PartnerError(f"{type(self).__name__}: the partner's masks must be a list or an array, got {type(masks).__name__} for {where}")
+            raise PartnerError(
+                f"{type(self).__name__}: the partner's masks must be a list or an array, got {type(masks).__name__} "
+                f"for {_at(key, params)}"
+            )
         reference = primary[0] if len(primary) else None
         out = []
         for mask in masks:
             like = reference if reference is not None else np.asarray(mask)
-            checked = self._check_partner_mask(mask, like, partner_image, where)
+            checked = self._check_partner_mask(mask, like, partner_image, key, params)
             out.append(F.resize_to(checked, hw[0], hw[1], nearest=True))
         return out
 
     def _partner_annotations(self, key: str, kind: str, sample: dict[str, Any], primary: np.ndarray,
-                             partner_image: np.ndarray, hw: tuple[int, int], where: str) -> np.ndarray:
+                             partner_image: np.ndarray, hw: tuple[int, int], params: dict[str, Any]) -> np.ndarray:
         owner = type(self).__name__
         processor = self.get_processor(kind)
         if processor is None:
@@ -342,7 +366,7 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
         try:
             return partner_annotations(processor, key, kind, sample[key], labels, partner_image, primary, hw)
         except ValueError as error:
-            raise PartnerError(f"{owner}: the partner's {where}: {error}") from error
+            raise PartnerError(f"{owner}: the partner's {_at(key, params)}: {error}") from error
 
     def _label_fields(self, kind: str | None) -> tuple[str, ...]:
         processor = self.get_processor(kind) if kind else None
@@ -359,6 +383,11 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
 
     def apply_to_keypoints(self, keypoints: np.ndarray, **params: Any) -> np.ndarray:
         return self.apply(keypoints)
+
+
+def _at(key: str, params: dict[str, Any]) -> str:
+    """Where an error is, for messages: the key and the partner."""
+    return f"{key!r} at {PartnerSource.describe(params)}"
 
 
 def _label_field_names(processors: Mapping[str, Any]) -> set[str]:
