@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from albumentations.core.transforms_interface import BasicTransform
 
-from .seeding import process_seed
+from .seeding import process_seed, worker_init_fn
 
 __all__ = ["ContractMixin", "check_array", "check_probability", "image_shape", "plain"]
 
@@ -234,6 +234,9 @@ class ContractMixin:
                     "cannot go to DataLoader workers started with spawn or forkserver. Use a module-level "
                     "function or a picklable object instead of a lambda or a local function."
                 )
+        # Unpickled in a worker started with spawn or forkserver, this tells the worker its rank (read
+        # here, in the rank process, where it is valid): see seeding.worker_init_fn.
+        state["_rank_carrier"] = worker_init_fn
         return state
 
     def __copy__(self) -> Any:

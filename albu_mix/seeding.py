@@ -1,14 +1,20 @@
-"""Distinct and reproducible randomness in every process: DataLoader workers, pools, ranks.
+"""Distinct and reproducible randomness in every process: DataLoader workers, pools, forks, ranks.
 
 albumentations 2.0.8 creates each transform's generators once; a forked DataLoader worker gets a
 copy of them, so with an unseeded ``Compose`` every worker draws the same stream, epoch after
 epoch. albu_mix transforms notice that they run in a new process and reseed themselves:
 
 - unseeded: from fresh operating-system entropy, different in every process;
-- seeded (``Compose(seed=s)``): from ``(s, rank, worker id)`` and, inside a PyTorch DataLoader
-  worker, torch's per-epoch worker seed, so epochs differ and a run repeats when torch is seeded
-  too (``torch.manual_seed`` or the DataLoader's ``generator``). The rank comes from an
-  initialised ``torch.distributed``, else from the ``RANK`` environment variable, else 0.
+- seeded (``Compose(seed=s)``): from ``s`` and ``process_key()``: the rank, torch's worker id and
+  per-epoch worker seed inside a PyTorch DataLoader worker, and where the process comes from
+  (multiprocessing's identity and the forks that made it, ``os.fork`` included). Epochs differ, and
+  a run repeats when torch is seeded too (``torch.manual_seed`` or the DataLoader's ``generator``)
+  and the program starts its processes in the same order. The main process keeps exactly the
+  stream that ``Compose(seed=s)`` promises.
+
+The rank comes from an initialised ``torch.distributed`` process group, else from the rank that
+``worker_init_fn`` carried into a DataLoader worker, else from ``RANK``, else from ``LOCAL_RANK``,
+else it is 0; a variable that is not a non-negative integer is ignored with a warning.
 
 ``reseed`` and ``worker_init_fn`` apply the same rule to a whole pipeline, built-in albumentations
 transforms and ``OneOf`` choices included.
@@ -20,46 +26,164 @@ import multiprocessing
 import os
 import random
 import sys
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 __all__ = ["process_key", "process_seed", "reseed", "worker_init_fn"]
 
+# -- the rank -----------------------------------------------------------------------------------
 
-def _rank() -> int:
+#: The rank known to the process that started this one, when it could not travel otherwise: set
+#: when ``worker_init_fn`` arrives pickled in a DataLoader worker started with spawn or forkserver.
+_inherited_rank: int | None = None
+#: Environment variables already warned about in this process (one warning each).
+_warned_variables: set[str] = set()
+
+
+def _process_group_rank() -> int | None:
     dist = sys.modules.get("torch.distributed")
     if dist is not None and dist.is_available() and dist.is_initialized():
         return int(dist.get_rank())
-    return int(os.environ.get("RANK", "0"))
+    return None
 
 
-def _worker() -> tuple[int, ...]:
-    """Who this worker is: torch's (worker id, per-epoch seed), or the pool's identity, or ()."""
-    data = sys.modules.get("torch.utils.data")
-    info = data.get_worker_info() if data is not None else None
-    if info is not None:
-        return (int(info.id), int(info.seed) % 2**63)
-    # Outside torch: the process's identity, its creation number in its parent (1, 2, ... in the
-    # order the parent started processes), the same from one run of a program to the next.
+def _environment_rank(name: str) -> int | None:
+    """The non-negative integer in the environment variable ``name``; None when it is unset, or
+    set to anything else (then with one warning per process)."""
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    try:
+        rank = int(value)
+    except ValueError:
+        rank = -1
+    if rank >= 0:
+        return rank
+    if name not in _warned_variables:
+        _warned_variables.add(name)
+        warnings.warn(
+            f"albu_mix: ignoring the environment variable {name}={value!r}: expected the process's rank, "
+            "a non-negative integer. Workers of different ranks may draw the same random streams."
+        )
+    return None
+
+
+def _known_rank() -> int | None:
+    """This process's rank, from the first source that has it; None when none has.
+
+    1. an initialised ``torch.distributed`` process group (always right where it is visible: in the
+       rank process and in DataLoader workers forked from it);
+    2. the rank carried into this process by ``worker_init_fn`` (DataLoader workers started with
+       spawn or forkserver, where there is no process group);
+    3. the ``RANK`` environment variable (torchrun and most launchers set it);
+    4. ``LOCAL_RANK``, only when ``RANK`` is unset (or ignored): the rank on this machine, which some
+       single-machine launchers set alone.
+
+    A variable that is not a non-negative integer (``RANK=""``, ``RANK=rank0``) is ignored with one
+    warning per process that names it and its value.
+    """
+    for rank in (_process_group_rank(), _inherited_rank):
+        if rank is not None:
+            return rank
+    rank = _environment_rank("RANK")
+    return rank if rank is not None else _environment_rank("LOCAL_RANK")
+
+
+def _rank() -> int:
+    rank = _known_rank()
+    return 0 if rank is None else rank
+
+
+# -- where a process comes from -----------------------------------------------------------------
+
+#: ``process_key()`` of the main process of rank 0, whose seed is passed through unchanged
+_MAIN_KEY = (0, 0, 0, 0)
+
+#: Forks this process has made so far (``os.fork``, which multiprocessing's fork start method uses too).
+_forks_made = 0
+#: The forks that made this process, oldest first, each as (multiprocessing identity of the process
+#: that forked, its fork count then): the same from one run of a program to the next.
+_fork_path: tuple[tuple[tuple[int, ...], int], ...] = ()
+
+
+def _identity() -> tuple[int, ...]:
+    """multiprocessing's identity of this process: its creation number in its parent, after its
+    parent's own identity ((2,) is the main process's second child, (2, 1) that child's first)."""
     return tuple(multiprocessing.current_process()._identity)
 
 
+def _count_fork() -> None:
+    global _forks_made
+    _forks_made += 1
+
+
+def _note_fork() -> None:
+    """In a new child: the fork that made it (the parent's identity and fork count come with the copy)."""
+    global _fork_path, _forks_made
+    _fork_path = (*_fork_path, (_identity(), _forks_made))
+    _forks_made = 0
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(before=_count_fork, after_in_child=_note_fork)
+
+
+def _torch_worker_info() -> Any:
+    data = sys.modules.get("torch.utils.data")
+    return data.get_worker_info() if data is not None else None
+
+
+def _sections() -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """(torch worker, multiprocessing identity, fork numbers) of this process.
+
+    In a DataLoader worker the worker's own creation (the last number of its identity, and the fork
+    that made it when it was forked) is left out: torch's worker id tells the workers apart, and a
+    loader started again in the same process after ``torch.manual_seed`` repeats its streams.
+    """
+    identity = _identity()
+    forks = [count for _, count in _fork_path]
+    info = _torch_worker_info()
+    if info is None:
+        return (), identity, tuple(forks)
+    # the fork that made the worker is the last one made by a process of another identity
+    outside = [i for i, (forker, _) in enumerate(_fork_path) if forker != identity]
+    if outside:
+        del forks[outside[-1]]
+    return (int(info.id), int(info.seed) % 2**63), identity[:-1], tuple(forks)
+
+
 def process_key() -> tuple[int, ...]:
-    """What tells one worker from another: (rank, worker identity...)."""
-    return (_rank(), *_worker())
+    """What tells this process from the other processes of a job, the same in every run of a program.
+
+    ``(rank, n, *worker, n, *identity, n, *forks)``: the rank (see ``_known_rank``), then three
+    sections, each its length ``n`` and its numbers: torch's (worker id, per-epoch worker seed) in a
+    DataLoader worker; multiprocessing's identity (the process's creation number in its parent, in
+    every ancestor); and the number of each fork that made the process among its parent's forks,
+    ``os.fork`` included. In a DataLoader worker the last two leave out the worker's own creation, so
+    they name the process that started it. The main process of rank 0 has ``(0, 0, 0, 0)``.
+    """
+    key = [_rank()]
+    for section in _sections():
+        key += [len(section), *section]
+    return tuple(key)
 
 
 def process_seed(seed: int | None, salt: int = 0) -> int | None:
     """The seed for this process: None (fresh entropy) when unseeded, else one derived from
-    ``(seed, salt, rank, worker)``. In the main process of rank 0 the seed is returned unchanged,
+    ``(seed, salt, process_key())``. In the main process of rank 0 the seed is returned unchanged,
     so a single-process run is exactly what ``Compose(seed=s)`` promises."""
     if seed is None:
         return None
     key = process_key()
-    if key == (0,) and salt == 0:
+    if key == _MAIN_KEY and salt == 0:
         return seed
     return int(np.random.SeedSequence([int(seed) % 2**63, salt, *key]).generate_state(2, np.uint64)[0] >> 1)
+
+
+# -- reseeding pipelines ------------------------------------------------------------------------
 
 
 def _transforms(pipeline: Any) -> list[Any]:
@@ -73,7 +197,7 @@ def reseed(pipeline: Any, seed: int | None = None) -> None:
     """Reseed every transform and composition in ``pipeline`` for this process.
 
     With ``seed=None`` each gets fresh entropy; with a seed each gets one derived from
-    ``(seed, position in the pipeline, rank, worker)``. Works on albumentations' own transforms,
+    ``(seed, position in the pipeline, process_key())``. Works on albumentations' own transforms,
     ``Compose``, ``OneOf`` and ``SomeOf`` as well as on albu_mix transforms.
     """
     for position, transform in enumerate(_transforms(pipeline)):
@@ -84,19 +208,87 @@ def reseed(pipeline: Any, seed: int | None = None) -> None:
             transform._mark_seeded_here()
 
 
-def worker_init_fn(worker_id: int) -> None:
+def _is_pipeline(value: Any) -> bool:
+    return hasattr(value, "set_random_state") and hasattr(value, "transforms")
+
+
+def _is_dataset(value: Any) -> bool:
+    """A torch ``Dataset``, or an object with attributes that can be indexed and measured."""
+    data = sys.modules.get("torch.utils.data")
+    if data is not None and isinstance(value, data.Dataset):
+        return True
+    return not isinstance(value, type) and all(hasattr(value, name) for name in ("__dict__", "__getitem__", "__len__"))
+
+
+#: types whose values are neither pipelines nor datasets, skipped at once (index lists can be long)
+_PLAIN = frozenset({type(None), bool, int, float, complex, str, bytes, tuple, list, dict, np.ndarray})
+
+
+def _pipelines_in(dataset: Any, seen: set[int]) -> Iterator[Any]:
+    """The pipelines among the dataset's attributes and in the lists, tuples and dicts among them,
+    then, in the same way, in the datasets found there (``Subset.dataset``, ``ConcatDataset.datasets``,
+    any wrapper's attribute). ``seen`` holds the ids already visited, so cycles end."""
+    seen.add(id(dataset))
+    for value in list(getattr(dataset, "__dict__", {}).values()):
+        members = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+        for member in list(members):
+            if type(member) in _PLAIN or id(member) in seen:
+                continue
+            if _is_pipeline(member):
+                seen.add(id(member))
+                yield member
+            elif _is_dataset(member):
+                yield from _pipelines_in(member, seen)
+
+
+class _WorkerInitFn:
     """``DataLoader(worker_init_fn=albu_mix.worker_init_fn)``: reseed the dataset's pipelines.
 
-    Looks for albumentations pipelines among the attributes of the worker's dataset (one level,
-    e.g. ``self.transform``) and reseeds each with ``reseed``, from the pipeline's own seed when
-    it has one. Fixes the built-in transforms that albu_mix cannot reach by itself.
-    """
-    del worker_id  # the worker's identity comes from torch itself
-    from torch.utils.data import get_worker_info
+    Finds the albumentations pipelines (objects with ``set_random_state`` and ``transforms``, such as
+    ``Compose``) among the attributes of the worker's dataset, in lists, tuples and dicts among them,
+    and in the datasets it wraps (``Subset`` from ``random_split``, ``ConcatDataset``, any attribute
+    that is itself a dataset), and reseeds each with ``reseed``, from the pipeline's own seed when
+    it has one. Fixes the built-in transforms that albu_mix cannot reach by itself. Warns when it
+    finds no pipeline.
 
-    info = get_worker_info()
-    if info is None:
-        return
-    for value in list(vars(info.dataset).values()):
-        if hasattr(value, "set_random_state") and hasattr(value, "transforms"):
-            reseed(value, getattr(value, "seed", None))
+    It also carries the rank of the process that starts the workers into them: workers started with
+    spawn or forkserver (the default inside ``torch.multiprocessing.spawn``) see no process group.
+    """
+
+    def __call__(self, worker_id: int) -> None:
+        del worker_id  # the worker's identity comes from torch itself
+        from torch.utils.data import get_worker_info
+
+        info = get_worker_info()
+        if info is None:
+            return
+        pipelines = list(_pipelines_in(info.dataset, set()))
+        if not pipelines:
+            warnings.warn(
+                "albu_mix.worker_init_fn: found no albumentations pipeline (an object with set_random_state and "
+                f"transforms) in the worker's dataset, a {type(info.dataset).__qualname__}: looked among its "
+                "attributes, in lists, tuples and dicts among them, and in the datasets it wraps (Subset, "
+                "ConcatDataset, attributes that are datasets). Nothing was reseeded.",
+                stacklevel=2,
+            )
+        for pipeline in pipelines:
+            reseed(pipeline, getattr(pipeline, "seed", None))
+
+    def __reduce__(self) -> tuple[Any, tuple[int | None, int]]:
+        # Pickled for a worker started with spawn or forkserver: take the rank along, read here,
+        # where it is valid.
+        return _arrive_in_worker, (_known_rank(), os.getpid())
+
+    def __repr__(self) -> str:
+        return "albu_mix.worker_init_fn"
+
+
+def _arrive_in_worker(rank: int | None, pickled_in: int) -> _WorkerInitFn:
+    """Unpickling ``worker_init_fn`` in a new process: remember the rank of the process it came from."""
+    global _inherited_rank
+    if rank is not None and pickled_in != os.getpid():
+        _inherited_rank = rank
+    return worker_init_fn
+
+
+worker_init_fn = _WorkerInitFn()

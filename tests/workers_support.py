@@ -86,3 +86,182 @@ class DigitsLikeDataset:
         out = self.transform(image=IMAGE, label=1)
         flipped = flip.fired
         return {"mix_lambda": out["mix_lambda"], "label": out["label"], "flipped": flipped, "pid": os.getpid()}
+
+
+# -- a real torch.distributed job, for tests/test_distributed.py --------------------------------
+# torch is imported inside the functions: this module must import without it.
+
+#: the seeds every job draws with: the first for the streams, the second to show that a seed changes them
+JOB_SEEDS = (5, 6)
+#: (name, DataLoader worker_init_fn, its multiprocessing context, whether the pipeline has a HorizontalFlip).
+#: Inside ``torch.multiprocessing.spawn`` the default context is spawn; forkserver (Python 3.14's default)
+#: starts the workers the same way as far as seeding goes (in a process that never had the process
+#: group, without RANK) and, with its modules preloaded, without importing torch again in each one.
+JOB_VARIANTS = (
+    ("worker_init_fn", albu_mix.worker_init_fn, "forkserver", True),
+    ("transform_alone", None, "forkserver", False),
+    ("transform_alone_forked", None, "fork", False),
+)
+
+
+def generated_image(index: int) -> np.ndarray:
+    """A 24×24×3 image of values 1..255: Cutout fills its holes with 0, which no image pixel has."""
+    return np.random.default_rng(index).integers(1, 256, (24, 24, 3), dtype=np.uint8)
+
+
+def what_was_drawn(before: np.ndarray, after: np.ndarray) -> list[int]:
+    """[flipped, hole top, bottom, left, right], read from the images: the hole is where every
+    channel is 0; outside it the output equals the input, flipped left-right or not."""
+    hole = (after == 0).all(axis=2)
+    rows, cols = np.nonzero(hole)
+    kept = after[~hole]
+    if np.array_equal(kept, before[~hole]):
+        flipped = 0
+    elif np.array_equal(kept, before[:, ::-1][~hole]):
+        flipped = 1
+    else:
+        raise AssertionError("expected the output to be the input, flipped or not, outside one hole of zeros")
+    return [flipped, int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1]
+
+
+class GeneratedImages:
+    """A map dataset of generated images; each item goes through two pipelines, seeded with
+    ``JOB_SEEDS`` (plain attributes, as ``worker_init_fn`` has always found them), and the item
+    reports what each drew."""
+
+    def __init__(self, flip: bool, n: int = 64) -> None:
+        head = [A.HorizontalFlip(p=0.5)] if flip else []
+        self.transform, self.transform_other_seed = (
+            A.Compose([*head, albu_mix.Cutout((3, 9), fill=0, p=1.0)], seed=seed) for seed in JOB_SEEDS
+        )
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        from torch.utils.data import get_worker_info
+
+        image = generated_image(index)
+        pipelines = (self.transform, self.transform_other_seed)
+        return {
+            "worker": get_worker_info().id,
+            "draws": [what_was_drawn(image, p(image=image)["image"]) for p in pipelines],
+        }
+
+
+def distributed_rank(rank: int, world_size: int, init_file: str, out_dir: str) -> None:
+    """One rank of the job (started by ``torch.multiprocessing.spawn``, so there is no RANK
+    variable): for each variant, a DataLoader with 2 workers and a DistributedSampler over
+    ``GeneratedImages``, after the same ``torch.manual_seed`` as every other rank. Writes
+    ``rank<r>.json``: {variant: [{"worker": id, "draws": [per seed: what_was_drawn]}, ...]}."""
+    import json
+    import multiprocessing
+
+    import torch
+    import torch.distributed as dist
+    from torch.utils.data import DataLoader, DistributedSampler
+
+    # The forkserver imports these once; its workers are forks of it. (This module itself cannot be
+    # preloaded: Python 3.11's forkserver ignores the sys.path that holds tests/.)
+    multiprocessing.set_forkserver_preload(["torch", "albumentations", "albu_mix"])
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
+    try:
+        record = {}
+        for name, init_fn, context, flip in JOB_VARIANTS:
+            torch.manual_seed(0)
+            dataset = GeneratedImages(flip)
+            loader = DataLoader(
+                dataset,
+                batch_size=None,
+                sampler=DistributedSampler(dataset, shuffle=False),
+                num_workers=2,
+                worker_init_fn=init_fn,
+                multiprocessing_context=context,
+            )
+            record[name] = list(loader)
+        with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as f:
+            json.dump(record, f)
+    finally:
+        dist.destroy_process_group()
+
+
+def loopback_interface() -> str | None:
+    """The loopback network interface's name (Linux ``lo``, macOS ``lo0``), for gloo."""
+    import socket
+
+    names = {name for _, name in socket.if_nameindex()}
+    return next((name for name in ("lo", "lo0") if name in names), None)
+
+
+def launch_distributed_job(out_dir: str, world_size: int = 2) -> None:
+    """A gloo job of ``world_size`` CPU ranks on the loopback interface, via ``torch.multiprocessing.spawn``."""
+    import torch.multiprocessing
+
+    interface = loopback_interface()
+    if interface is not None:
+        os.environ["GLOO_SOCKET_IFNAME"] = interface
+    init_file = os.path.join(out_dir, "init")
+    torch.multiprocessing.spawn(distributed_rank, args=(world_size, init_file, out_dir), nprocs=world_size)
+
+
+# -- raw forks and the carried rank, for tests/test_seeding.py ----------------------------------
+
+
+def fork_and_draw(seed: int, children: int = 2) -> dict[str, list[list[list[float]]]]:
+    """What raw ``os.fork()`` children of a process holding a seeded pipeline draw, one after the
+    other: {"auto": the pipeline as inherited (albu_mix transforms reseed themselves),
+    "reseed": after ``albu_mix.reseed(pipeline, seed)`` in the child}."""
+    import json
+
+    out: dict[str, list[list[list[float]]]] = {}
+    for how in ("auto", "reseed"):
+        pipeline = make_pipeline(seed)
+        out[how] = []
+        for _ in range(children):
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: draw, report, and leave without running the parent's code
+                try:
+                    os.close(read)
+                    if how == "reseed":
+                        albu_mix.reseed(pipeline, seed)
+                    with os.fdopen(write, "w") as f:
+                        json.dump(draws(pipeline), f)
+                finally:
+                    os._exit(0)
+            os.close(write)
+            with os.fdopen(read) as f:
+                reported = f.read()
+            os.waitpid(pid, 0)
+            if not reported:
+                raise AssertionError(f"expected the draws of fork child {pid}, it reported nothing")
+            out[how].append(json.loads(reported))
+    return out
+
+
+def process_key_of_a_fork_child() -> tuple[int, ...]:
+    """``process_key()`` in a raw ``os.fork()`` child of this process."""
+    import json
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, and leave without running the parent's code (pytest's)
+        try:
+            os.close(read)
+            with os.fdopen(write, "w") as f:
+                json.dump(albu_mix.seeding.process_key(), f)
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as f:
+        reported = f.read()
+    os.waitpid(pid, 0)
+    if not reported:
+        raise AssertionError(f"expected the process key of fork child {pid}, it reported nothing")
+    return tuple(json.loads(reported))
+
+
+def rank_where_it_arrives(init_fn: Any) -> int:
+    """The rank this process sees once ``init_fn`` (a ``worker_init_fn``) has arrived pickled."""
+    return albu_mix.seeding.process_key()[0]
