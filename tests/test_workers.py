@@ -180,3 +180,22 @@ def test_worker_init_fn_fixes_builtin_transforms() -> None:
     # HorizontalFlip is albumentations' own: 20 identical coin flips in both workers would be a
     # one-in-a-million coincidence for independent streams (and is what happens without the fix).
     assert flips[0] != flips[1]
+
+
+@pytest.mark.parametrize("seed", [None, 4])
+def test_partner_transform_draws_distinct_streams_in_workers_and_epochs(seed: int | None) -> None:
+    """partner_transform is seeded per call from its mixer, so it is reseeded with it in every worker."""
+    torch = pytest.importorskip("torch")
+    dataset = support.PartnerFlipDataset(seed=seed, n=32)
+
+    def epoch() -> list[list[bool]]:
+        loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=2, multiprocessing_context="fork")
+        items = list(loader)
+        pids = sorted({int(i["pid"]) for i in items})
+        assert len(pids) == 2
+        return [[bool(i["flipped"]) for i in items if int(i["pid"]) == p] for p in pids]
+
+    torch.manual_seed(0)
+    first, second = epoch(), epoch()
+    assert first[0] != first[1]  # the two workers flip their partners differently
+    assert first != second  # and every epoch anew

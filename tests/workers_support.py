@@ -88,6 +88,23 @@ class DigitsLikeDataset:
         return {"mix_lambda": out["mix_lambda"], "label": out["label"], "flipped": flipped, "pid": os.getpid()}
 
 
+class PartnerFlipDataset:
+    """Each item: whether the mixer's ``partner_transform`` (a flip) fired, and the worker's pid."""
+
+    def __init__(self, seed: int | None = None, n: int = 16) -> None:
+        self.flip = RecordingFlip(p=0.5)
+        self.transform = A.Compose([albu_mix.MixUp(REFS, num_classes=K, partner_transform=self.flip, p=1.0)], seed=seed)
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        self.flip.fired = False
+        self.transform(image=IMAGE, label=1)
+        return {"flipped": self.flip.fired, "pid": os.getpid()}
+
+
 # -- a real torch.distributed job, for tests/test_distributed.py --------------------------------
 # torch is imported inside the functions: this module must import without it.
 
