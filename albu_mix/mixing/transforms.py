@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from albumentations.core.transforms_interface import DualTransform
@@ -21,7 +21,7 @@ except ImportError:  # albumentations 2.0.0
     from albumentations.core.types import Targets  # type: ignore[no-redef]
 
 from .. import functional as F
-from .._base import ContractMixin, check_array, check_probability, image_shape
+from .._base import ContractMixin, check_array, check_probability
 from ..labels import encode_label, mix_index_labels, mix_labels
 from ..partners import PartnerError, PartnerSource
 from . import functional as FM
@@ -37,6 +37,17 @@ _SEED_BOUND = 2**63
 _UNSUPPORTED_KINDS = frozenset(("images", "volume", "volumes", "mask3d", "masks3d"))
 #: albumentations' declaration of the targets (read by its generic tests); label and mix_lambda are ours
 _TARGETS = (Targets.IMAGE, Targets.MASK, Targets.BBOXES, Targets.KEYPOINTS)
+_FAST_DTYPES = (np.dtype(np.uint8), np.dtype(np.float32))
+
+
+class _Plan(NamedTuple):
+    """What a mixer does with one set of data keys."""
+
+    routes: tuple[tuple[str, str], ...]  #: (key, kind) of every key it mixes
+    refused: tuple[tuple[str, str], ...]  #: (key, kind) of keys of kinds it cannot mix
+    fields: tuple[str, ...]  #: label fields that must travel with the partner's annotations
+
+
 #: kinds whose partner value is an array of the primary's height and width
 _PIXEL_KINDS = ("image", "mask", "masks")
 
@@ -55,6 +66,8 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
     _callback_args = ("reference_data", "read_fn")
     _records_unfired = True
     _targets = _TARGETS
+    #: kind -> the subclass's rule for it (``mix_image``, ``mix_bboxes``, ...)
+    _RULES: ClassVar[dict[str, Callable[..., Any]]] = {}
 
     def __init__(
         self,
@@ -68,7 +81,7 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
     ) -> None:
         owner = type(self).__name__
         self._aliases: dict[str, str] = {}
-        self._route_cache: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+        self._route_cache: dict[tuple[str, ...], _Plan] = {}
         super().__init__(p=check_probability(owner, p))
         if not _is_number(alpha) or not (0 < alpha <= MAX_ALPHA):
             raise ValueError(f"{owner}: alpha must be a number in (0, {MAX_ALPHA:g}], got {alpha!r}")
@@ -115,37 +128,48 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
             return self._additional_targets.get(key, key)
         return None
 
+    def set_processors(self, processors: dict[str, Any]) -> None:
+        self._route_cache.clear()  # the label fields of a plan come from the processors
+        super().set_processors(processors)
+
+    def _plan(self, data: dict[str, Any]) -> _Plan:
+        """What to do with the keys of ``data``; cached per key set, so the per-call path is short."""
+        keys = tuple(data)
+        plan = self._route_cache.get(keys)
+        if plan is None:
+            routes = tuple((k, kind) for k in keys if (kind := self._kind(k)) not in (None, "mix_lambda"))
+            refused = tuple((k, kind) for k in keys if (kind := self._aliases.get(k, k)) in _UNSUPPORTED_KINDS)
+            fields = tuple(sorted({f for _, kind in routes if kind in ANNOTATION_KINDS for f in self._label_fields(kind)}))
+            plan = self._route_cache[keys] = _Plan(routes, refused, fields)
+        return plan
+
     def _routes(self, data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         """``(key, kind)`` of every key of ``data`` that this transform mixes, in data order
-        (``mix_lambda`` is an output). Cached per set of keys: the per-call path stays short."""
-        keys = tuple(data)
-        routes = self._route_cache.get(keys)
-        if routes is None:
-            routes = tuple((k, kind) for k in keys if (kind := self._kind(k)) not in (None, "mix_lambda"))
-            self._route_cache[keys] = routes
-        return routes
+        (``mix_lambda`` is an output)."""
+        return self._plan(data).routes
 
     # -- checks ---------------------------------------------------------------------------------
     def check_data(self, data: dict[str, Any]) -> None:
         owner = type(self).__name__
-        for key, value in data.items():
-            kind = self._aliases.get(key, key)
-            if kind in _UNSUPPORTED_KINDS and value is not None:
+        plan = self._plan(data)
+        for key, kind in plan.refused:
+            if data[key] is not None:
                 raise ValueError(
                     f"{owner}: the target {key!r} ({kind}) is not supported: {owner} mixes one sample with one "
                     f"partner (image, mask, masks, bboxes, keypoints, label), got {key!r} in the data"
                 )
-        if "image" not in data:
+        image = data.get("image")
+        if image is None:
             raise ValueError(f"{owner}: the data must hold an 'image', got keys {sorted(data)}")
-        routes = self._routes(data)
-        for key, kind in routes:
-            if kind == "image" and data[key] is not None:
-                check_array(owner, key, data[key], (2, 3))
-        height, width = image_shape(owner, data)
-        for key, kind in routes:
+        if type(image) is not np.ndarray or image.dtype not in _FAST_DTYPES or image.ndim not in (2, 3) or not image.size:
+            check_array(owner, "image", image, (2, 3))  # raises with the reason
+        height, width = image.shape[:2]
+        for key, kind in plan.routes:
             value = data[key]
-            if value is None or kind not in _PIXEL_KINDS or kind == "image":
+            if value is None or kind not in _PIXEL_KINDS or key == "image":
                 continue
+            if kind == "image":
+                check_array(owner, key, value, (2, 3))
             items = value if kind == "masks" else [value]
             for item in items:
                 if not isinstance(item, np.ndarray) or item.shape[:2] != (height, width):
@@ -171,14 +195,15 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
             return self.not_applied(data)
         geometry = self._geometry(params, data)
         out = dict(data)
-        for key, kind in self._routes(data):
+        rules = self._RULES
+        for key, kind in self._plan(data).routes:
             value = data[key]
             if value is None:
                 continue
             if kind == "label":
                 out[key] = self._mix_label(key, value, partner[key], params, geometry["weight"])
             else:
-                out[key] = getattr(self, f"mix_{kind}")(value, partner[key], geometry)
+                out[key] = rules[kind](self, value, partner[key], geometry)
         out["mix_lambda"] = 1.0 - geometry["weight"]
         return out
 
@@ -216,23 +241,22 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
         sample = self._source.load(params)
         if sample is None:
             return None
-        routes = [(k, kind) for k, kind in self._routes(data) if data[k] is not None]
-        keys = [k for k, _ in routes]
-        for key in keys:
+        plan = self._plan(data)
+        routes = [(k, kind) for k, kind in plan.routes if data[k] is not None]
+        for key, _ in routes:
             if key not in sample:
                 raise PartnerError(
                     f"{type(self).__name__}: the primary has {key!r}, so the partner needs {key!r} too, got keys "
                     f"{sorted(sample)} at {PartnerSource.describe(params)}"
                 )
-        fields = {f for _, kind in routes if kind in ANNOTATION_KINDS for f in self._label_fields(kind)}
-        missing = sorted(fields - sample.keys())
+        missing = [f for f in plan.fields if f not in sample]
         if missing:
             raise PartnerError(
                 f"{type(self).__name__}: the partner needs the label fields {missing} beside its annotations, got keys "
                 f"{sorted(sample)} at {PartnerSource.describe(params)}"
             )
         if self.partner_transform is not None:
-            sample = self._transform_partner(sample, [*keys, *sorted(fields)], params)
+            sample = self._transform_partner(sample, [*(k for k, _ in routes), *plan.fields], params)
         height, width = data["image"].shape[:2]
         partner_image = self._check_partner_image("image", sample["image"], data["image"], params)
         out: dict[str, Any] = {}
@@ -482,6 +506,10 @@ class MixUp(_MixTransform):
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("reference_data", "read_fn", "alpha", "num_classes", "partner_transform", "name")
 
+    _RULES: ClassVar[dict[str, Callable[..., Any]]] = {
+        "image": mix_image, "mask": mix_mask, "masks": mix_masks, "bboxes": mix_bboxes, "keypoints": mix_keypoints,
+    }
+
 
 class CutMix(_MixTransform):
     """CutMix (Yun et al., 2019), per sample: paste a box of a partner drawn from reference data.
@@ -586,6 +614,10 @@ class CutMix(_MixTransform):
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("reference_data", "read_fn", "alpha", "area_range", "num_classes", "partner_transform", "name")
+
+    _RULES: ClassVar[dict[str, Callable[..., Any]]] = {
+        "image": mix_image, "mask": mix_mask, "masks": mix_masks, "bboxes": mix_bboxes, "keypoints": mix_keypoints,
+    }
 
 
 def _scaled_box(box: Any, drawn_for: Any, size: tuple[int, int]) -> F.Box:
