@@ -588,7 +588,9 @@ class CutMix(_MixTransform):
 
     def _geometry(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         height, width = data["image"].shape[:2]
-        box = _scaled_box(params["box"], params.get("shape", (height, width)), (height, width))
+        box, shape = params["box"], params.get("shape")
+        if shape is not None and (shape[0] != height or shape[1] != width):  # replayed on another size
+            box = _scaled_box(box, shape, (height, width))
         return {"box": box, "height": height, "width": width, "weight": F.box_fraction(box, height, width)}
 
     def mix_image(self, image: np.ndarray, partner: np.ndarray, geometry: dict[str, Any]) -> np.ndarray:
