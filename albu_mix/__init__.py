@@ -6,6 +6,7 @@ from .batching import collate
 from .labels import encode_label, mix_labels, smooth_label
 from .mixing import CutMix, MixUp
 from .partners import PartnerError
+from .pool import PartnerPool, Remember
 from .seeding import reseed, worker_init_fn
 from .transforms import Cutout, LabelSmoothing
 
@@ -17,6 +18,8 @@ __all__ = [
     "LabelSmoothing",
     "MixUp",
     "PartnerError",
+    "PartnerPool",
+    "Remember",
     "__version__",
     "collate",
     "encode_label",

@@ -6,12 +6,11 @@ copies of CC0 and public-domain photographs; see ``data/NOTICE.md``.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import inspect
 
 import albumentations as A
 import cv2

@@ -6,8 +6,10 @@
   paths, a PyTorch ``Dataset``). The transform draws an index with its own seeded generator and
   ``read_fn(item) -> dict`` turns the item into a sample dict; without ``read_fn`` the items must
   already be sample dicts;
-- a callable ``fn(rng: numpy.random.Generator) -> dict`` that returns the partner sample itself
-  (for streams). The transform draws a seed and calls ``fn(numpy.random.default_rng(seed))``.
+- a callable ``fn(rng: numpy.random.Generator) -> dict | None`` that returns the partner sample
+  itself (for streams). The transform draws a seed and calls ``fn(numpy.random.default_rng(seed))``.
+  ``None`` means "no partner now" (a ``PartnerPool`` that is still cold): the transform then acts as
+  not fired.
 
 A sample dict has ``"image"``; it needs ``"label"`` when the primary sample has a label and
 ``"mask"`` when the primary has a mask. Only the index or the seed goes into the transform's
@@ -77,8 +79,9 @@ class PartnerSource:
             return f"partner seed {params['partner_seed']}"
         return f"partner index {params['partner_index']}"
 
-    def load(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Fetch the partner named by ``params``; errors name the transform and the partner."""
+    def load(self, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Fetch the partner named by ``params``, or None when a stream has no partner now (a cold
+        ``PartnerPool``); errors name the transform and the partner."""
         try:
             if "partner_seed" in params:
                 sample = self.reference_data(np.random.default_rng(params["partner_seed"]))
@@ -90,6 +93,8 @@ class PartnerSource:
             raise PartnerError(
                 f"{self.owner}: reading the partner failed at {self.describe(params)}: {type(error).__name__}: {error}"
             ) from error
+        if sample is None and self.is_stream:
+            return None
         if type(sample) is not dict and not isinstance(sample, Mapping):
             hint = "" if self.read_fn is not None or self.is_stream else " (pass read_fn to turn items into dicts)"
             raise PartnerError(

@@ -11,8 +11,8 @@ the same small CNN from scratch on the CPU on 10% and on 100% of the training sp
 seeds, and is evaluated on the whole test split: accuracy, negative log-likelihood and expected
 calibration error (15 equal-width bins). Augmentations run per sample in a torch ``Dataset``
 through ``A.Compose([...], seed=seed)``, with the (subset) training set as MixUp/CutMix reference
-data and ``LabelSmoothing`` last, so every label is a float32 vector; the loss is the soft-target
-cross-entropy.
+data (or, for "MixUp (pool)", a ``PartnerPool`` of the samples augmented last) and ``LabelSmoothing``
+last, so every label is a float32 vector; the loss is the soft-target cross-entropy.
 
 Writes ``effect.md`` (table, settings, command) and ``effect.png`` (accuracy per configuration,
 and a reliability diagram) into ``benchmarks/results`` (or ``--out DIR``); ``--quick`` writes
@@ -57,7 +57,7 @@ import cv2
 import numpy as np
 
 import albu_mix
-from albu_mix import CutMix, Cutout, LabelSmoothing, MixUp
+from albu_mix import CutMix, Cutout, LabelSmoothing, MixUp, PartnerPool, Remember
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is a folder, not a package
 from _common import DEFAULT_OUT, command_line  # noqa: E402
@@ -76,6 +76,7 @@ MIXUP_ALPHA = 1.0  # Zhang et al. on CIFAR; every sample is mixed (p=1), as ever
 CUTMIX_ALPHA = 1.0  # Yun et al.; CutMix probability 0.5, their CIFAR setting
 CUTMIX_P = 0.5
 SMOOTHING = 0.1  # Szegedy et al.
+POOL_CAPACITY = 64  # "MixUp (pool)": partners are the last 64 training samples, as augmented
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,11 @@ class Config:
     epsilon: float = 0.0
 
 
+def pool_mixup(pool: PartnerPool) -> list[A.BasicTransform]:
+    """MixUp with partners from a fresh pool of earlier samples instead of the training set."""
+    return [Remember(pool), MixUp(pool, alpha=MIXUP_ALPHA, num_classes=NUM_CLASSES, p=1.0)]
+
+
 CONFIGS: tuple[Config, ...] = (
     Config("baseline", "no augmentation", lambda ref: []),
     Config(
@@ -117,6 +123,11 @@ CONFIGS: tuple[Config, ...] = (
         "MixUp",
         f"MixUp(train, alpha={MIXUP_ALPHA:g}, p=1)",
         lambda ref: [MixUp(ref, alpha=MIXUP_ALPHA, num_classes=NUM_CLASSES, p=1.0)],
+    ),
+    Config(
+        "MixUp (pool)",
+        f"Remember(pool) + MixUp(pool, alpha={MIXUP_ALPHA:g}, p=1), pool = PartnerPool(capacity={POOL_CAPACITY})",
+        lambda ref: pool_mixup(PartnerPool(capacity=POOL_CAPACITY)),
     ),
     Config(
         "CutMix",
@@ -509,8 +520,10 @@ Test accuracy of every run (%):
 - Inputs: pixel / 255, standardised with the training split's mean and std after the augmentations.
 - Augmentations run per sample in the `Dataset`'s `__getitem__` through `A.Compose([...], seed=seed)`,
   single process (`num_workers=0`). MixUp and CutMix draw their partners from the (subset) training
-  set itself. Every pipeline ends with `LabelSmoothing(epsilon=ε, num_classes=10)` (ε = 0 only
-  encodes the label), so every label is a float32 vector. No other augmentation (no crops, no flips:
+  set itself; "MixUp (pool)" draws them from a `PartnerPool` of the {POOL_CAPACITY} samples the run
+  augmented last (`Remember(pool)` before the mixer; the pool is cold for the first sample of a run).
+  Every pipeline ends with `LabelSmoothing(epsilon=ε, num_classes=10)` (ε = 0 only encodes the
+  label), so every label is a float32 vector. No other augmentation (no crops, no flips:
   digits are not flip-invariant). The values follow the papers' 32×32 (CIFAR) settings and were
   fixed before any run, not tuned:
 {configs}

@@ -2,11 +2,17 @@
 
 A complete, Kaggle-notebook-style script: images are read from files by a PyTorch ``Dataset``, every
 training sample goes through an albumentations pipeline that mixes it with another training image
-(``A.OneOf([MixUp, CutMix])``, the training files themselves being the reference data) and smooths its
-label, a ``DataLoader`` with 2 workers batches them, and a soft-target cross-entropy trains the net.
+(``A.OneOf([MixUp, CutMix])``) and smooths its label, a ``DataLoader`` with 2 workers batches them,
+and a soft-target cross-entropy trains the net.
+
+Partners come from a ``PartnerPool`` by default: ``Remember(pool)`` keeps each sample, and the mixers
+draw an earlier sample of the same worker, so no second image is read per mixed sample. With
+``--partners files`` the training files themselves are the reference data, and every mixed sample
+reads a second file.
 
     python examples/train_classifier.py                        # scikit-learn's digits, written as PNGs
     python examples/train_classifier.py --epochs 1 --limit 256 # a smoke run
+    python examples/train_classifier.py --partners files       # partners read from the training files
     python examples/train_classifier.py --data-dir DIR         # DIR/<class name>/<image files>
 
 Needs PyTorch (``pip install "albu_mix[torch]"``) and, without ``--data-dir``, scikit-learn.
@@ -27,7 +33,7 @@ import torch
 from torch import nn
 
 import albu_mix
-from albu_mix import CutMix, LabelSmoothing, MixUp
+from albu_mix import CutMix, LabelSmoothing, MixUp, PartnerPool, Remember
 
 SIZE = 32
 Item = tuple[str, int]  # (image path, class index)
@@ -109,11 +115,20 @@ def run(data_dir: Path, args: argparse.Namespace) -> float:
     n_val = len(items) // 5
     val_items = [items[i] for i in order[:n_val]]
     train_items = [items[i] for i in order[n_val:]][: args.limit]
-    print(f"{len(train_items)} training and {len(val_items)} validation images, {k} classes")
+    print(f"{len(train_items)} training and {len(val_items)} validation images, {k} classes; partners: {args.partners}")
 
+    if args.partners == "pool":
+        # partners are earlier samples of the same worker, as augmented so far: no second read
+        pool = PartnerPool(capacity=64)
+        remember: list[A.BasicTransform] = [Remember(pool)]  # after the augmentations partners should share
+        reference, read_fn = pool, None
+    else:
+        # partners are training files, read (and decoded) once more for every mixed sample
+        remember, reference, read_fn = [], train_items, read_sample
     train_tf = A.Compose([
-        A.OneOf([MixUp(train_items, read_fn=read_sample, alpha=0.4, num_classes=k),
-                 CutMix(train_items, read_fn=read_sample, alpha=1.0, num_classes=k)], p=0.8),
+        *remember,
+        A.OneOf([MixUp(reference, read_fn=read_fn, alpha=0.4, num_classes=k),
+                 CutMix(reference, read_fn=read_fn, alpha=1.0, num_classes=k)], p=0.8),
         LabelSmoothing(epsilon=0.1, num_classes=k),  # last: every label is a float32 vector of length k
     ], seed=args.seed)
     val_tf = A.Compose([LabelSmoothing(epsilon=0.0, num_classes=k)])  # ε = 0 only encodes the label
@@ -157,6 +172,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--partners", choices=("pool", "files"), default="pool",
+                        help="where MixUp/CutMix partners come from: a PartnerPool of earlier samples (default) "
+                             "or the training files, read again")
     args = parser.parse_args()
     torch.set_num_threads(2)
     if args.data_dir is not None:

@@ -15,9 +15,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO_ROOT / "examples" / "train_classifier.py"
 
 
-def test_train_classifier_runs_one_epoch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("partners", ["pool", "files"])
+def test_train_classifier_runs_one_epoch(tmp_path: Path, partners: str) -> None:
+    flag = [] if partners == "pool" else ["--partners", partners]  # the pool is the default
     result = subprocess.run(
-        [sys.executable, str(EXAMPLE), "--epochs", "1", "--limit", "256", "--workers", "2"],
+        [sys.executable, str(EXAMPLE), "--epochs", "1", "--limit", "256", "--workers", "2", *flag],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -25,5 +27,5 @@ def test_train_classifier_runs_one_epoch(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    assert "256 training and 359 validation images, 10 classes" in result.stdout
+    assert f"256 training and 359 validation images, 10 classes; partners: {partners}" in result.stdout
     assert "epoch 1/1" in result.stdout and "validation accuracy" in result.stdout
