@@ -60,7 +60,7 @@ import albu_mix
 from albu_mix import CutMix, Cutout, LabelSmoothing, MixUp, PartnerPool, Remember
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is a folder, not a package
-from _common import DEFAULT_OUT, command_line  # noqa: E402
+from _common import DEFAULT_OUT, command_line
 
 NUM_CLASSES = 10
 IMAGE_SIZE = 32
