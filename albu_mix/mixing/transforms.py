@@ -48,6 +48,8 @@ class _Plan(NamedTuple):
     fields: tuple[str, ...]  #: label fields that must travel with the partner's annotations
 
 
+#: the target kinds with a rule per transform (``MixUp.mix_bboxes``, ...); label has its own path
+_RULE_KINDS = ("image", "mask", "masks", "bboxes", "keypoints")
 #: kinds whose partner value is an array of the primary's height and width
 _PIXEL_KINDS = ("image", "mask", "masks")
 
@@ -66,8 +68,12 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
     _callback_args = ("reference_data", "read_fn")
     _records_unfired = True
     _targets = _TARGETS
-    #: kind -> the subclass's rule for it (``mix_image``, ``mix_bboxes``, ...)
+    #: kind -> the subclass's rule for it (``mix_image``, ``mix_bboxes``, ...), filled per subclass
     _RULES: ClassVar[dict[str, Callable[..., Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._RULES = {kind: getattr(cls, f"mix_{kind}") for kind in _RULE_KINDS if hasattr(cls, f"mix_{kind}")}
 
     def __init__(
         self,
@@ -506,10 +512,6 @@ class MixUp(_MixTransform):
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("reference_data", "read_fn", "alpha", "num_classes", "partner_transform", "name")
 
-    _RULES: ClassVar[dict[str, Callable[..., Any]]] = {
-        "image": mix_image, "mask": mix_mask, "masks": mix_masks, "bboxes": mix_bboxes, "keypoints": mix_keypoints,
-    }
-
 
 class CutMix(_MixTransform):
     """CutMix (Yun et al., 2019), per sample: paste a box of a partner drawn from reference data.
@@ -616,10 +618,6 @@ class CutMix(_MixTransform):
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("reference_data", "read_fn", "alpha", "area_range", "num_classes", "partner_transform", "name")
-
-    _RULES: ClassVar[dict[str, Callable[..., Any]]] = {
-        "image": mix_image, "mask": mix_mask, "masks": mix_masks, "bboxes": mix_bboxes, "keypoints": mix_keypoints,
-    }
 
 
 def _scaled_box(box: Any, drawn_for: Any, size: tuple[int, int]) -> F.Box:
