@@ -225,40 +225,8 @@ def launch_distributed_job(out_dir: str, world_size: int = 2) -> None:
 # -- raw forks and the carried rank, for tests/test_seeding.py ----------------------------------
 
 
-def fork_and_draw(seed: int, children: int = 2) -> dict[str, list[list[list[float]]]]:
-    """What raw ``os.fork()`` children of a process holding a seeded pipeline draw, one after the
-    other: {"auto": the pipeline as inherited (albu_mix transforms reseed themselves),
-    "reseed": after ``albu_mix.reseed(pipeline, seed)`` in the child}."""
-    import json
-
-    out: dict[str, list[list[list[float]]]] = {}
-    for how in ("auto", "reseed"):
-        pipeline = make_pipeline(seed)
-        out[how] = []
-        for _ in range(children):
-            read, write = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the child: draw, report, and leave without running the parent's code
-                try:
-                    os.close(read)
-                    if how == "reseed":
-                        albu_mix.reseed(pipeline, seed)
-                    with os.fdopen(write, "w") as f:
-                        json.dump(draws(pipeline), f)
-                finally:
-                    os._exit(0)
-            os.close(write)
-            with os.fdopen(read) as f:
-                reported = f.read()
-            os.waitpid(pid, 0)
-            if not reported:
-                raise AssertionError(f"expected the draws of fork child {pid}, it reported nothing")
-            out[how].append(json.loads(reported))
-    return out
-
-
-def process_key_of_a_fork_child() -> tuple[int, ...]:
-    """``process_key()`` in a raw ``os.fork()`` child of this process."""
+def in_fork_child(compute: Any) -> Any:
+    """``compute()`` run in a raw ``os.fork()`` child of this process; its JSON-able result."""
     import json
 
     read, write = os.pipe()
@@ -267,7 +235,7 @@ def process_key_of_a_fork_child() -> tuple[int, ...]:
         try:
             os.close(read)
             with os.fdopen(write, "w") as f:
-                json.dump(albu_mix.seeding.process_key(), f)
+                json.dump(compute(), f)
         finally:
             os._exit(0)
     os.close(write)
@@ -275,8 +243,30 @@ def process_key_of_a_fork_child() -> tuple[int, ...]:
         reported = f.read()
     os.waitpid(pid, 0)
     if not reported:
-        raise AssertionError(f"expected the process key of fork child {pid}, it reported nothing")
-    return tuple(json.loads(reported))
+        raise AssertionError(f"expected a result from fork child {pid}, it reported nothing")
+    return json.loads(reported)
+
+
+def fork_and_draw(seed: int, children: int = 2) -> dict[str, list[list[list[float]]]]:
+    """What raw ``os.fork()`` children of a process holding a seeded pipeline draw, one after the
+    other: {"auto": the pipeline as inherited (albu_mix transforms reseed themselves),
+    "reseed": after ``albu_mix.reseed(pipeline, seed)`` in the child}."""
+    out: dict[str, list[list[list[float]]]] = {}
+    for how in ("auto", "reseed"):
+        pipeline = make_pipeline(seed)
+
+        def child_draws(how: str = how, pipeline: A.Compose = pipeline) -> list[tuple[float, ...]]:
+            if how == "reseed":
+                albu_mix.reseed(pipeline, seed)
+            return draws(pipeline)
+
+        out[how] = [in_fork_child(child_draws) for _ in range(children)]
+    return out
+
+
+def process_key_of_a_fork_child() -> tuple[int, ...]:
+    """``process_key()`` in a raw ``os.fork()`` child of this process."""
+    return tuple(in_fork_child(albu_mix.seeding.process_key))
 
 
 def rank_where_it_arrives(init_fn: Any) -> int:
