@@ -103,8 +103,7 @@ class PartnerPool:
     # -- the stream contract --------------------------------------------------------------------
     def __call__(self, rng: np.random.Generator) -> dict[str, Any] | None:
         """One earlier sample, chosen with ``rng`` (a new dict, read-only arrays), or ``None`` while cold."""
-        if self._pid != os.getpid():
-            self._reset()
+        self._check_process()
         token, pick = rng.bit_generator.random_raw(2).tolist()  # two 64-bit draws: the token first
         chosen = self._replayed(token) if self._replaying else self._draw(token, pick)
         return None if chosen == _COLD else self._hand_out(chosen)
