@@ -4,7 +4,8 @@ albumentations' stock ``BasicTransform.__call__`` returns the data untouched whe
 does not fire. albu_mix transforms that own the label must encode it every time, and every albu_mix
 transform reseeds itself in a new process (see ``seeding``). ``ContractMixin.__call__`` keeps the
 stock contract (``p`` drawn from ``self.py_random``, ``force_apply``, the replay record under
-``save_key``, ``replay_mode``) and adds those two things, with less per-call overhead.
+``save_key``, ``replay_mode``) and adds those two things, with less per-call overhead. It also joins
+the pipeline hook (``_pipeline``) when a ``Compose`` hands it its processors.
 
 Two call protocols are supported, told apart by feature detection:
 
@@ -19,27 +20,22 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 import random
 import warnings
 from copy import deepcopy
 from typing import Any
 
 import numpy as np
-from albumentations.core.transforms_interface import BasicTransform
 
-from .seeding import process_seed, worker_init_fn
+from . import seeding
+from ._compat import ALBUMENTATIONSX, HAS_SHOULD_APPLY, replayed_params
+from ._pipeline import install
+from ._routing import IMAGE_LEADS
+from .seeding import worker_init_fn
 
 __all__ = ["ContractMixin", "check_array", "check_probability", "image_shape", "plain"]
 
 _SUPPORTED_DTYPES = (np.uint8, np.float32)
-
-_ARRAY_KEYS = ("image", "images", "volume")
-
-#: AlbumentationsX's call protocol (``Compose`` calls ``apply_in_invocation``), told once at import
-_INVOCATION_PROTOCOL = hasattr(BasicTransform, "apply_in_invocation")
-#: albumentations 2.0 draws ``p`` in ``should_apply``; AlbumentationsX has no such method
-_HAS_SHOULD_APPLY = hasattr(BasicTransform, "should_apply")
 
 
 def check_probability(owner: str, p: Any) -> float:
@@ -73,16 +69,22 @@ def check_array(owner: str, key: str, array: Any, spatial_ndim: tuple[int, ...])
 
 
 def image_shape(owner: str, data: dict[str, Any]) -> tuple[int, int]:
-    """(height, width) of the sample, from ``image``, ``images`` or ``volume``."""
-    for key, lead in (("image", 0), ("images", 1), ("volume", 1)):
+    """(height, width) of the sample, from ``image``, ``images``, ``volume`` or ``volumes``."""
+    for key, lead in IMAGE_LEADS.items():
         value = data.get(key)
         if value is None:
             continue
+        if isinstance(value, (list, tuple)):  # a list of images or volumes: its first
+            if not value:
+                continue
+            value, lead = value[0], lead - 1
         shape = np.shape(value)
         if len(shape) < lead + 2:
             raise ValueError(f"{owner}: {key} must have at least {lead + 2} dimensions, got shape {shape}")
         return int(shape[lead]), int(shape[lead + 1])
-    raise ValueError(f"{owner}: the data must hold an 'image' (or 'images' or 'volume'), got keys {sorted(data)}")
+    raise ValueError(
+        f"{owner}: the data must hold an 'image' (or 'images', 'volume' or 'volumes'), got keys {sorted(data)}"
+    )
 
 
 def _constructor_contract(name: str, init: Any) -> Any:
@@ -116,10 +118,14 @@ class ContractMixin:
 
     Subclasses implement ``draw(data) -> params`` (all randomness, from ``self.py_random``),
     ``apply_params(params, data) -> data`` (deterministic) and may override
-    ``not_applied(data) -> data``.
+    ``not_applied(data) -> data``, ``_call_started()`` and ``_call_finished(data)`` (the pipeline
+    hook's events, albumentations 2.0 only).
     """
 
-    _seeded_pid: int
+    #: the base seed this transform derives its streams from, and the (pid, rank) they were derived
+    #: for (``seeding``: one source of truth)
+    _seed_base: int | None
+    _seeded_for: tuple[int, int]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -129,33 +135,36 @@ class ContractMixin:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # albumentations < 2.0.6 does not call set_random_seed from __init__: mark the owner here.
-        self._mark_seeded_here()
+        if "_seeded_for" not in vars(self):  # albumentations < 2.0.6 does not seed from __init__
+            seeding.seed_transform(self, getattr(self, "seed", None))
 
     # -- randomness -----------------------------------------------------------------------------
     def set_random_seed(self, seed: int | None) -> None:
         super().set_random_seed(seed)  # type: ignore[misc]
-        self._seeded_pid = os.getpid()
+        seeding.seed_transform(self, seed)
 
-    def set_random_state(self, random_generator: np.random.Generator, py_random: random.Random) -> None:
-        super().set_random_state(random_generator, py_random)  # type: ignore[misc]
-        self._seeded_pid = os.getpid()
+    def set_random_state(self, random_generator: np.random.Generator, py_random: random.Random, **kwargs: Any) -> None:
+        """Streams given directly (a composition passing its own down): they are this process's."""
+        super().set_random_state(random_generator, py_random, **kwargs)  # type: ignore[misc]
+        self._seeded_for = seeding.identity()
 
-    def _mark_seeded_here(self) -> None:
-        self._seeded_pid = os.getpid()
+    # -- the pipeline hook ------------------------------------------------------------------------
+    def set_processors(self, processors: dict[str, Any]) -> None:
+        """albumentations 2.0's ``Compose`` hands every transform its processors: join the pipeline hook."""
+        super().set_processors(processors)  # type: ignore[misc]
+        install(processors, self)
 
-    def _reseed_if_new_process(self) -> None:
-        if self._seeded_pid != os.getpid():
-            derived = process_seed(self.seed)  # type: ignore[attr-defined]
-            self.random_generator = np.random.default_rng(derived)
-            self.py_random = random.Random(derived)
-            self._seeded_pid = os.getpid()
+    def _call_started(self) -> None:
+        """The pipeline hook: a call of the pipeline that holds this transform starts."""
+
+    def _call_finished(self, data: dict[str, Any]) -> None:
+        """The pipeline hook: a call of the pipeline that holds this transform ends without error."""
 
     # -- the call -------------------------------------------------------------------------------
     def __call__(self, *args: Any, force_apply: bool = False, **data: Any) -> dict[str, Any]:
         if args:
             raise KeyError("You have to pass data to augmentations as named arguments, for example: aug(image=image)")
-        if _INVOCATION_PROTOCOL:
+        if ALBUMENTATIONSX:
             # AlbumentationsX: the stock __call__ opens the call-local invocation and calls
             # apply_in_invocation below (can_apply_without_invocation keeps it off its fast path).
             return super().__call__(force_apply=force_apply, **data)  # type: ignore[misc]
@@ -174,9 +183,10 @@ class ContractMixin:
         if self.replay_mode:  # type: ignore[attr-defined]
             if not self.applied_in_replay:  # type: ignore[attr-defined]
                 return data  # not called when recorded (e.g. the other choice of a OneOf): leave all alone
-            params = self._replayed_params()
+            params = replayed_params(self)
             return self.not_applied(data) if params.get("fired") is False else self.apply_params(params, data)
-        self._reseed_if_new_process()
+        if self._seeded_for != seeding.identity():  # a new process, or a new rank: derive again
+            seeding.seed_transform(self, self._seed_base)
         if collect_params:
             self.params = {}
         if not self._fires(force_apply):
@@ -189,23 +199,26 @@ class ContractMixin:
             self.params = params
         if self.deterministic:  # type: ignore[attr-defined]
             data[self.save_key][id(self)] = deepcopy(params)  # type: ignore[attr-defined]
-        return self.apply_params(params, data)
+        out, applied = self.apply_drawn(params, data)
+        if collect_params and not applied:
+            self.params = {}  # e.g. a cold pool: nothing was applied, so nothing is listed as applied
+        return out
 
     def _fires(self, force_apply: bool) -> bool:
         """The stock probability rule; ``p`` is drawn from ``self.py_random``."""
-        if _HAS_SHOULD_APPLY:  # albumentations 2.0
+        if HAS_SHOULD_APPLY:  # albumentations 2.0
             return bool(self.should_apply(force_apply=force_apply))  # type: ignore[attr-defined]
         p = self.p  # type: ignore[attr-defined]
         return force_apply or p >= 1.0 or (p > 0.0 and self.py_random.random() < p)  # type: ignore[attr-defined]
 
-    def _replayed_params(self) -> dict[str, Any]:
-        """The params ``ReplayCompose.replay`` assigned to ``self.params``. AlbumentationsX stores an assignment
-        made outside a call in ``_replay_params``, and ``self.params`` reads the current call's params."""
-        return vars(self).get("_replay_params", self.params)  # type: ignore[attr-defined]
-
     def apply_with_params(self, params: dict[str, Any], *args: Any, **data: Any) -> dict[str, Any]:
         """albumentations' entry point for applying known params; same as ``apply_params``."""
         return self.apply_params(params, data)
+
+    def apply_drawn(self, params: dict[str, Any], data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """``apply_params`` on freshly drawn params, and whether it applied them (False: it acted as
+        not fired, as a mixer does when its pool has no partner yet)."""
+        return self.apply_params(params, data), True
 
     def check_data(self, data: dict[str, Any]) -> None:
         """Reject inputs this transform cannot handle, before anything is drawn."""
@@ -222,7 +235,9 @@ class ContractMixin:
     # -- pickling and copying -------------------------------------------------------------------
     def _plain_state(self) -> dict[str, Any]:
         parent = getattr(super(), "__getstate__", None)
-        return dict(parent() if parent is not None else self.__dict__)
+        state = dict(parent() if parent is not None else self.__dict__)
+        state.pop("_token", None)  # a copy is another transform: it gets a replay token of its own
+        return state
 
     def __getstate__(self) -> dict[str, Any]:
         state = self._plain_state()
@@ -242,6 +257,7 @@ class ContractMixin:
     def __copy__(self) -> Any:
         new = type(self).__new__(type(self))
         new.__dict__.update(self.__dict__)
+        new.__dict__.pop("_token", None)  # a copy is another transform: it gets a replay token of its own
         return new
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:

@@ -82,6 +82,7 @@ def cutout_fill_values(
             if not 0 <= fill <= 255:
                 raise ValueError(f"fill for a uint8 image must lie in [0, 255], got {[fill]}")
             return np.uint8(round(fill))
+        _check_float_range(img.dtype, [fill])
         return img.dtype.type(fill)
     if isinstance(fill, str):
         if fill == "random":
@@ -96,9 +97,18 @@ def cutout_fill_values(
             )
         if img.dtype == np.uint8 and (np.any(values < 0) or np.any(values > 255)):
             raise ValueError(f"fill for a uint8 image must lie in [0, 255], got {values.tolist()}")
+        if img.dtype != np.uint8:
+            _check_float_range(img.dtype, values.tolist())
     if img.dtype == np.uint8:
         return np.rint(values).astype(np.uint8)
     return values.astype(img.dtype)
+
+
+def _check_float_range(dtype: np.dtype, values: Sequence[float]) -> None:
+    """A fill must be a finite number of the image's float dtype (1e40 would fill float32 with inf)."""
+    limit = float(np.finfo(dtype).max)
+    if any(abs(v) > limit for v in values):
+        raise ValueError(f"fill for a {dtype} image must lie within ±{limit:.4g}, got {list(values)}")
 
 
 def cutout(
@@ -140,8 +150,12 @@ def blend(img1: np.ndarray, img2: np.ndarray, lam: float) -> np.ndarray:
     """``lam · img1 + (1 - lam) · img2`` in the images' dtype (Zhang et al., 2018).
 
     uint8 is rounded to nearest and saturated, never truncated; float32 stays float32. One OpenCV
-    pass, no float64 temporaries. Any channel count, H×W×1 included.
+    pass, no float64 temporaries. Any channel count, H×W×1 included. With ``lam`` exactly 1 (or 0)
+    the result is a copy of ``img1`` (or ``img2``): the other image's values do not enter at all,
+    so its inf or NaN pixels cannot turn into NaN.
     """
+    if lam == 1.0 or lam == 0.0:  # one image alone, exactly (no inf·0 = NaN from the other)
+        return (img1 if lam == 1.0 else img2).copy()
     out = cv2.addWeighted(img1, float(lam), img2, float(1.0 - lam), 0.0)
     if out.shape != img1.shape:  # OpenCV drops a trailing axis of length 1
         out = out.reshape(img1.shape)

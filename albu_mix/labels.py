@@ -13,9 +13,33 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["SmoothingMode", "encode_label", "mix_index_labels", "mix_labels", "smooth_label"]
+__all__ = [
+    "MAX_CLASSES",
+    "SmoothingMode",
+    "check_num_classes",
+    "encode_label",
+    "mix_index_labels",
+    "mix_labels",
+    "smooth_label",
+]
 
 SmoothingMode = Literal["uniform", "others", "multilabel"]
+
+#: the largest K accepted: every sample carries a float32 label vector of K entries (64 MiB at 2**24)
+MAX_CLASSES = 2**24
+
+
+def check_num_classes(owner: str, num_classes: Any) -> None:
+    """``num_classes`` is None or an int in [1, MAX_CLASSES]; otherwise an error that names ``owner``."""
+    if num_classes is None:
+        return
+    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+        raise ValueError(f"{owner}: num_classes must be an int >= 1 or None, got {num_classes!r}")
+    if num_classes > MAX_CLASSES:
+        raise ValueError(
+            f"{owner}: num_classes must be at most {MAX_CLASSES} (each sample carries a float32 label vector of "
+            f"num_classes entries: {num_classes * 4 / 2**30:.3g} GiB here), got {num_classes}"
+        )
 
 
 def _is_index(label: Any) -> bool:
@@ -56,6 +80,7 @@ def encode_label(label: Any, num_classes: int | None, owner: str = "label") -> n
     label = _from_tensor(label, owner)
     if _is_index(label):
         index = int(label)
+        check_num_classes(owner, num_classes)
         if num_classes is None:
             raise ValueError(
                 f"{owner}: a class index label needs num_classes to be set, got label={index} and num_classes=None"
@@ -79,20 +104,27 @@ def encode_label(label: Any, num_classes: int | None, owner: str = "label") -> n
         raise TypeError(f"{owner}: label vector must be numeric, got {label!r}") from error
     if raw.dtype.kind not in "biuf":
         raise TypeError(f"{owner}: label vector must be numeric (bool, int or float), got dtype {raw.dtype}: {raw.tolist()}")
-    vector = np.array(raw, dtype=np.float32)  # always a copy: the caller's label stays untouched
-    if vector.ndim != 1:
-        raise ValueError(f"{owner}: label vector must be 1-D, got shape {vector.shape}")
-    if num_classes is not None and vector.size != num_classes:
-        raise ValueError(f"{owner}: label vector must have num_classes={num_classes} entries, got {vector.size}")
-    if vector.size == 0:
+    if raw.ndim != 1:
+        raise ValueError(f"{owner}: label vector must be 1-D, got shape {raw.shape}")
+    if num_classes is not None and raw.size != num_classes:
+        raise ValueError(f"{owner}: label vector must have num_classes={num_classes} entries, got {raw.size}")
+    if raw.size == 0:
         raise ValueError(f"{owner}: label vector must not be empty, got length 0")
-    if not np.all(np.isfinite(vector)):
-        raise ValueError(f"{owner}: label vector must be finite, got NaN or inf in {vector.tolist()}")
-    if np.any(vector < 0) or np.any(vector > 1 + 1e-6):
-        raise ValueError(
-            f"{owner}: label vector entries must lie in [0, 1] (one-hot, multi-hot or soft), got {vector.tolist()}"
-        )
-    return vector
+    low, high = raw.min(), raw.max()  # one pass each; NaN makes them NaN, and the test below False
+    if not (low >= 0 and high <= 1 + 1e-6):
+        _refuse_entries(owner, raw)
+    return np.array(raw, dtype=np.float32)  # always a copy: the caller's label stays untouched
+
+
+def _refuse_entries(owner: str, raw: np.ndarray) -> None:
+    """The error for a vector with entries that are not in [0, 1], judged on the values as given
+    (1e39 is out of range, not infinite, though it has no float32)."""
+    values = raw.astype(np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{owner}: label vector must be finite, got NaN or inf in {raw.tolist()}")
+    raise ValueError(
+        f"{owner}: label vector entries must lie in [0, 1] (one-hot, multi-hot or soft), got {raw.tolist()}"
+    )
 
 
 def smooth_label(y: np.ndarray, epsilon: float, mode: SmoothingMode = "uniform") -> np.ndarray:
@@ -103,8 +135,8 @@ def smooth_label(y: np.ndarray, epsilon: float, mode: SmoothingMode = "uniform")
     - ``"others"``: ``(1 - ε)`` on the true class and ``ε/(K - 1)`` on each other class (the seed
       article's variant); for a soft vector, ``(1 - ε)·y + ε/(K - 1)·(1 - y)``. Needs K ≥ 2.
     - ``"multilabel"``: ``(1 - ε)·y + ε/2`` per class: Szegedy's rule with K = 2 for each
-      independent yes/no label (not timm's: its ``BinaryCrossEntropy`` uses ε/K off for index
-      targets and leaves dense targets unsmoothed).
+      independent yes/no label; exactly timm's ``mixup_target(..., multi_label=True)`` and its
+      ``BinaryCrossEntropy(smooth_dense=True)`` (timm 1.0.31).
 
     Every rule is affine in ``y``, so smoothing a mixed label equals mixing smoothed labels, and a
     vector that sums to 1 still sums to 1 under ``"uniform"`` and ``"others"``.

@@ -1,9 +1,8 @@
 """PartnerPool and Remember: per-sample MixUp and CutMix with partners taken from recent samples.
 
 With file partners, every mixed sample decodes a second image, and that partner skips the primary's
-augmentations. A pool avoids both: ``Remember(pool)`` puts each sample, as augmented so far, into a
-small process-local pool, and ``MixUp(pool)``/``CutMix(pool)`` draw their partner from the earlier
-samples there::
+augmentations. A pool avoids both: ``Remember(pool)`` keeps each sample, as augmented so far, and
+``MixUp(pool)``/``CutMix(pool)`` draw their partner from the samples kept before::
 
     pool = PartnerPool(capacity=64)
     A.Compose([
@@ -13,43 +12,50 @@ samples there::
         LabelSmoothing(0.1, num_classes=K),
     ])
 
-The pool is a stream in the sense of ``albu_mix.partners`` (``pool(rng) -> dict | None``), so the
-mixers take it as ``reference_data`` unchanged. It returns ``None`` ("no partner now") while it holds
-fewer than ``warmup`` earlier samples; a mixer then acts as not fired.
-
 Rules the pool keeps:
 
-- A pooled sample is a copy, its arrays read-only; every partner is a new dict (with new lists), so
-  nothing downstream changes what the pool holds.
-- Memory is bounded: the ``capacity`` most recent earlier samples, plus the sample being processed.
-- Process-local: a pool that finds itself in another process (a forked DataLoader worker) starts
+- **A sample joins the pool when its call ends.** ``Remember`` keeps the sample aside; the pipeline
+  hook (``albu_mix._pipeline``) adds it to the pool when the pipeline call returns, so a sample whose
+  call raised (a mixer refused it) never becomes a partner, and no sample is ever its own partner.
+  Where there is no hook (AlbumentationsX, or ``Remember`` called outside a ``Compose``), the sample
+  joins at the next ``Remember`` of the same thread, unless a mixer refused it.
+- **Partners are complete earlier samples**: a partner is drawn among the samples that joined, and
+  while fewer than ``warmup`` have, the pool answers ``None`` ("no partner now"): the mixer then acts
+  as not fired.
+- **Threads**: the pool may be shared by threads (a thread-based loader, a ``ThreadPoolExecutor``):
+  a lock guards it and each thread has its own sample in progress. Which earlier sample a draw picks
+  then depends on how the threads interleave, so only a single-threaded seeded run repeats exactly.
+- **Pooled samples never change**: a pooled sample is a copy with read-only arrays, and every partner
+  is a new dict (with new lists).
+- **Memory is bounded**: partners are drawn from the ``capacity`` samples that joined last; the pool
+  holds one more (so that the sample that joined last can still be replayed) and one in progress per
+  thread.
+- **Process-local**: a pool that finds itself in another process (a forked DataLoader worker) starts
   empty there, and a pool pickles empty (spawned workers), so each worker mixes its own samples.
-- The partner is chosen only from the ``rng`` the mixer passes (two 64-bit draws: a token, then the
-  pick among the earlier samples), so a seeded run repeats exactly: the pool's content follows the
-  process's own sample order.
-- Replay: ``Remember`` records the pool serial number of the sample; the pool notes, per sample, which
-  entry each draw chose. ``ReplayCompose.replay`` then returns the same pooled partner while it is still
-  pooled, and raises a ValueError that says it was evicted otherwise.
+- **Seeded runs repeat**: the partner is chosen only from the seed the mixer passes, so a
+  single-threaded seeded run repeats exactly: the pool's content follows the process's sample order.
+- **Replay**: ``Remember`` records the pool serial number of the sample; the pool notes, per sample,
+  which pooled sample each draw chose (only inside a ``ReplayCompose``). ``ReplayCompose.replay``
+  then gets the same pooled partner while it is still pooled, and a ValueError that says it was
+  evicted otherwise.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from albumentations.core.transforms_interface import DualTransform
 
-try:  # albumentations >= 2.0.1 and AlbumentationsX
-    from albumentations.core.type_definitions import Targets
-except ImportError:  # albumentations 2.0.0
-    from albumentations.core.types import Targets  # type: ignore[no-redef]
-
-from ._base import ContractMixin
-from .mixing.annotations import ANNOTATION_KINDS, as_partner_annotations
-from .mixing.serialization import MixSerialization, register
+from ._base import ContractMixin, check_array
+from ._compat import Targets
+from ._routing import ANNOTATION_KINDS, MIXED_KINDS, Router
+from .mixing.annotations import as_partner_annotations
+from .serialization import LiveSerialization, register
 
 __all__ = ["PartnerPool", "Remember"]
 
@@ -57,28 +63,34 @@ __all__ = ["PartnerPool", "Remember"]
 _COLD = -1
 #: draws remembered per pooled sample (a pipeline makes one per mixer that fires)
 _MAX_DRAWS_PER_SAMPLE = 64
-#: the target kinds that go through the pool: those MixUp and CutMix mix
-_KINDS = ("image", "mask", "masks", "bboxes", "keypoints", "label")
+_MASK64 = (1 << 64) - 1
+
+
+def _pick(seed: int) -> int:
+    """A 64-bit number from a seed (SplitMix64's finaliser): which pooled sample a draw picks."""
+    z = (seed + 0x9E3779B97F4A7C15) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
 
 
 class PartnerPool:
     """A bounded, process-local pool of recent samples, for ``MixUp``/``CutMix`` ``reference_data``.
 
-    Fill it with ``Remember(pool)`` in the same pipeline, before the mixers. Called by a mixer as
-    ``pool(rng)``, it returns a copy of one earlier sample drawn with ``rng`` (a new dict whose arrays
-    are read-only), or ``None`` while it holds fewer than ``warmup`` earlier samples: the mixer then
-    acts as not fired (the label is encoded and ``mix_lambda`` is 1.0). Any stream may return ``None``
-    that way, for "no partner now".
+    Fill it with ``Remember(pool)`` in the same pipeline, before the mixers. A mixer draws one of the
+    samples that joined before (a new dict whose arrays are read-only), or gets ``None`` while fewer
+    than ``warmup`` have: the mixer then acts as not fired (the label is encoded and ``mix_lambda`` is
+    1.0). A pool is also a stream in the sense of ``albu_mix.partners``: ``pool(rng)`` draws with a
+    seed taken from ``rng``.
 
     Args:
-        capacity: how many earlier samples the pool keeps to draw partners from (the oldest goes
-            first); it also holds the sample being processed, so at most ``capacity + 1`` samples.
+        capacity: how many earlier samples partners are drawn from (the oldest goes first); the pool
+            holds one more, for replay, and the samples in progress (one per thread).
         warmup: how many earlier samples the pool must hold before it hands out partners, from 1 to
             ``capacity``. Each process (each DataLoader worker) warms up on its own.
 
     A pool belongs to one process: one that finds itself in a new process (a forked worker) starts
-    empty, and a pickled pool (a spawned worker) arrives empty. It is not meant to be shared between
-    threads.
+    empty, and a pickled pool (a spawned worker) arrives empty. Threads may share it (see the module).
     """
 
     def __init__(self, capacity: int = 64, warmup: int = 1) -> None:
@@ -93,104 +105,152 @@ class PartnerPool:
 
     def _reset(self) -> None:
         self._pid = os.getpid()
-        self._slots: list[dict[str, Any] | None] = [None] * (self.capacity + 1)
-        self._flat = [True] * (self.capacity + 1)  # per slot: no value needs thawing (no lists, no opaque objects)
-        self._next = 0  # the serial number the next remembered sample gets
-        self._current: int | None = None  # the sample being processed (its serial)
-        self._replaying = False
+        self._lock = threading.Lock()
+        self._local = threading.local()  # per thread: the sample in progress, the call's state
+        self._entries: dict[int, tuple[dict[str, Any], bool]] = {}  # serial -> (frozen sample, flat), oldest first
+        self._order: list[int] = []  # the serials of _entries, oldest first: what a pick indexes
+        self._next = 0  # the serial the next remembered sample gets
         self._draws: dict[int, dict[int, int]] = {}  # sample serial -> {token: chosen serial or _COLD}
 
-    # -- the stream contract --------------------------------------------------------------------
+    # -- drawing ----------------------------------------------------------------------------------
     def __call__(self, rng: np.random.Generator) -> dict[str, Any] | None:
-        """One earlier sample, chosen with ``rng`` (a new dict, read-only arrays), or ``None`` while cold."""
+        """The stream contract: one earlier sample chosen with a seed drawn from ``rng``, or ``None``."""
+        return self._partner(int(rng.bit_generator.random_raw()) >> 1, note=True)
+
+    def _partner(self, seed: int, note: bool) -> dict[str, Any] | None:
+        """The pooled sample chosen by ``seed`` (a new dict, read-only arrays), or None while cold. The
+        choice is noted for replay when ``note`` is True (inside a ``ReplayCompose``)."""
         self._check_process()
-        token, pick = rng.bit_generator.random_raw(2).tolist()  # two 64-bit draws: the token first
-        chosen = self._replayed(token) if self._replaying else self._draw(token, pick)
-        return None if chosen == _COLD else self._hand_out(chosen)
+        local = self._local
+        with self._lock:
+            if getattr(local, "replaying", False):
+                chosen = self._replayed(seed)
+            else:
+                if getattr(local, "in_call", False) and not getattr(local, "remembered", False):
+                    raise ValueError(
+                        f"{self!r}: a mixer drew a partner before any Remember(pool) in this call: put Remember(pool) "
+                        "before MixUp(pool)/CutMix(pool) in the same pipeline (otherwise a sample could be drawn as "
+                        "its own partner)"
+                    )
+                order = self._order
+                n = min(len(order), self.capacity)  # the most recent: the one before them is kept for replay
+                chosen = order[len(order) - n + _pick(seed) % n] if n >= self.warmup else _COLD
+                current = getattr(local, "current", None)
+                if note and current is not None:
+                    draws = self._draws.setdefault(current, {})
+                    draws.pop(seed, None)
+                    draws[seed] = chosen
+                    if len(draws) > _MAX_DRAWS_PER_SAMPLE:
+                        del draws[next(iter(draws))]
+            if chosen == _COLD:
+                return None
+            entry, flat = self._entries[chosen]
+        if flat:  # arrays (read-only) and immutable values only: a new dict is enough
+            return dict(entry)
+        return {key: _thawed(value) for key, value in entry.items()}
 
-    def _draw(self, token: int, pick: int) -> int:
-        """The serial of an earlier sample picked by ``pick`` (a 64-bit draw), or _COLD; noted for replay."""
-        current = self._current
-        oldest = self._oldest()
-        earlier = (current if current is not None else self._next) - oldest
-        chosen = oldest + pick % earlier if earlier >= self.warmup else _COLD  # modulo bias below 1e-17
-        if current is not None:
-            draws = self._draws.setdefault(current, {})
-            draws.pop(token, None)
-            draws[token] = chosen
-            if len(draws) > _MAX_DRAWS_PER_SAMPLE:
-                del draws[next(iter(draws))]
-        return chosen
-
-    def _replayed(self, token: int) -> int:
-        current = self._current
-        if current is None or not self._holds(current):
+    def _replayed(self, seed: int) -> int:
+        current = getattr(self._local, "current", None)
+        if current is None or current not in self._entries:
             raise ValueError(
                 f"{self!r}: cannot replay the partner: the sample it was drawn for (pool serial {current}) is no longer "
                 f"pooled, so its partner was evicted too (capacity {self.capacity}: the pool keeps the {self.capacity} "
                 "most recent samples of this process). Replay sooner after recording, or use a larger capacity"
             )
-        chosen = self._draws.get(current, {}).get(token)
+        chosen = self._draws.get(current, {}).get(seed)
         if chosen is None:
             raise ValueError(
                 f"{self!r}: cannot replay the partner: no partner was drawn with this seed for the sample of pool serial "
-                f"{current} (the replay record comes from another pool or another process)"
+                f"{current} (the replay record comes from another pool or another process, or was not recorded by a "
+                "ReplayCompose)"
             )
-        if chosen != _COLD and not self._holds(chosen):
+        if chosen != _COLD and chosen not in self._entries:
+            oldest = self._order[0] if self._order else self._next
             raise ValueError(
                 f"{self!r}: cannot replay the partner: it was evicted (capacity {self.capacity}: the pool keeps the "
                 f"{self.capacity} most recent samples of this process; the partner was pool serial {chosen}, the "
-                f"oldest still pooled is {self._oldest()}). Replay sooner after recording, or use a larger capacity"
+                f"oldest still pooled is {oldest}). Replay sooner after recording, or use a larger capacity"
             )
         return chosen
 
-    # -- what Remember calls --------------------------------------------------------------------
-    def _upcoming_serial(self) -> int:
+    # -- what Remember and the pipeline hook call -------------------------------------------------
+    def _reserve(self) -> int:
+        """The serial number of a sample about to be remembered."""
         self._check_process()
-        return self._next
-
-    def _remember(self, sample: dict[str, Any]) -> int:
-        """Keep ``sample`` (already frozen) as the sample being processed; evict the oldest when full."""
-        self._check_process()
-        serial = self._next
-        size = len(self._slots)
-        self._slots[serial % size] = sample
-        self._flat[serial % size] = not any(isinstance(v, (tuple, _Opaque)) for v in sample.values())
-        self._draws.pop(serial - size, None)  # the evicted sample's draws
-        self._next = serial + 1
-        self._current = serial
-        self._replaying = False
+        with self._lock:
+            serial = self._next
+            self._next = serial + 1
         return serial
 
-    def _enter_replay(self, serial: int) -> None:
-        """The next draws replay those made for the sample of ``serial`` (until a new sample comes)."""
+    def _remember(self, serial: int, sample: dict[str, Any]) -> None:
+        """Keep ``sample`` (already frozen) as this thread's sample in progress; it joins the pool when
+        its call ends. A sample still in progress from this thread's last call joins now (no hook)."""
         self._check_process()
-        self._current = int(serial)
-        self._replaying = True
+        local = self._local
+        flat = not any(isinstance(v, (tuple, _Opaque)) for v in sample.values())
+        with self._lock:
+            self._commit(local)
+            local.current, local.pending = serial, (sample, flat)
+            local.remembered, local.replaying = True, False
+
+    def _enter_replay(self, serial: int) -> None:
+        """The next draws of this thread replay those made for the sample of ``serial``."""
+        self._check_process()
+        local = self._local
+        with self._lock:
+            self._commit(local)
+            local.current, local.replaying, local.remembered = int(serial), True, True
+
+    def _call_started(self) -> None:
+        """The pipeline hook: a call starts in this thread. A sample still in progress here is from a
+        call that raised: it never joins."""
+        self._check_process()
+        local = self._local
+        with self._lock:
+            self._discard(local)
+            local.in_call, local.remembered, local.replaying = True, False, False
+
+    def _call_finished(self) -> None:
+        """The pipeline hook: this thread's call ended without error; its sample joins the pool."""
+        self._check_process()
+        local = self._local
+        with self._lock:
+            self._commit(local)
+            local.in_call = local.replaying = False
+
+    def _refused(self) -> None:
+        """A mixer refused this thread's sample in progress: it never joins."""
+        with self._lock:
+            self._discard(self._local)
+
+    def _commit(self, local: threading.local) -> None:
+        pending = getattr(local, "pending", None)
+        if pending is None:
+            return
+        serial = local.current
+        local.pending = None
+        self._entries[serial] = pending
+        self._order.append(serial)
+        # one more than partners are drawn from: the sample that joined last can still be replayed
+        while len(self._order) > self.capacity + 1:
+            evicted = self._order.pop(0)
+            del self._entries[evicted]
+            self._draws.pop(evicted, None)
+
+    def _discard(self, local: threading.local) -> None:
+        if getattr(local, "pending", None) is not None:
+            self._draws.pop(local.current, None)
+            local.pending = None
 
     # -- state ----------------------------------------------------------------------------------
-    def _oldest(self) -> int:
-        return max(0, self._next - len(self._slots))
-
-    def _holds(self, serial: int) -> bool:
-        return self._oldest() <= serial < self._next
-
-    def _hand_out(self, serial: int) -> dict[str, Any]:
-        slot = serial % len(self._slots)
-        entry = self._slots[slot]
-        assert entry is not None
-        if self._flat[slot]:  # arrays (read-only) and immutable values only: a new dict is enough
-            return dict(entry)
-        return {key: _thawed(value) for key, value in entry.items()}
-
     def _check_process(self) -> None:
         if self._pid != os.getpid():
             self._reset()
 
     def __len__(self) -> int:
-        """The number of samples held (in this process), the one being processed included."""
+        """The number of samples (in this process) that partners are drawn from."""
         self._check_process()
-        return self._next - self._oldest()
+        return min(len(self._order), self.capacity)
 
     def clear(self) -> None:
         """Forget every sample (the pool is cold again)."""
@@ -244,12 +304,17 @@ def _identity(value: Any, **params: Any) -> Any:
     return value
 
 
-class Remember(MixSerialization, ContractMixin, DualTransform):
-    """Put the sample, as augmented so far, into a ``PartnerPool``; the data passes through unchanged.
+def _build_routes(transform: Any, keys: tuple[str, ...], routes: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    return routes
+
+
+class Remember(LiveSerialization, ContractMixin, DualTransform):
+    """Keep the sample, as augmented so far, for a ``PartnerPool``; the data passes through unchanged.
 
     Place it after the augmentations partners should share (crops, flips) and before ``MixUp(pool)``
     and ``CutMix(pool)``. It always runs (``p`` is 1.0) and draws nothing at random, so it does not
-    change what the other transforms draw.
+    change what the other transforms draw. The sample joins the pool when the pipeline call ends (see
+    ``albu_mix.pool``): a sample that a mixer refuses never becomes a partner.
 
     Every target MixUp and CutMix mix goes into the pool under its key: ``image``, ``mask``, ``masks``,
     ``label``, the pipeline's ``additional_targets`` of those kinds, and ``bboxes``/``keypoints``,
@@ -259,6 +324,10 @@ class Remember(MixSerialization, ContractMixin, DualTransform):
     Args:
         pool: the ``PartnerPool`` to fill; pass the same object to the mixers.
         name: the key under which ``A.from_dict(..., nonserializable={name: transform})`` restores it.
+
+    Raises a ValueError for a sample that already carries ``mix_lambda``: a mixer ran before
+    ``Remember`` (it belongs before them), or the sample comes out of another mixing pipeline; its
+    partners would be mixed samples, and labels would compound.
 
     Replay: the record holds the pool serial number of the sample, and replaying it makes the mixers
     that follow find the partner they drew then (see ``PartnerPool``).
@@ -274,50 +343,54 @@ class Remember(MixSerialization, ContractMixin, DualTransform):
             raise TypeError(f"{owner}: pool must be an albu_mix.PartnerPool, got {type(pool).__name__}")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"{owner}: name must be a string or None, got {type(name).__name__}")
-        self._route_cache: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+        self._router: Router[tuple[tuple[str, str], ...]] = Router(_build_routes)
         super().__init__(p=1.0)
         self.pool = pool
         self.name = name if name is not None else owner
 
     @property
     def targets(self) -> dict[str, Callable[..., Any]]:
-        return {kind: _identity for kind in _KINDS}
+        return {kind: _identity for kind in MIXED_KINDS}
 
     def check_data(self, data: dict[str, Any]) -> None:
+        owner = type(self).__name__
         image = data.get("image")
         if image is None:
-            raise ValueError(f"{type(self).__name__}: the data must hold an 'image', got keys {sorted(data)}")
-        if not isinstance(image, np.ndarray):
-            raise TypeError(f"{type(self).__name__}: image must be a numpy array, got {type(image).__name__}")
+            raise ValueError(f"{owner}: the data must hold an 'image', got keys {sorted(data)}")
+        check_array(owner, "image", image, (2, 3))  # what a mixer would refuse is never pooled
+        if "mix_lambda" in data and not self.replay_mode:  # type: ignore[attr-defined]
+            raise ValueError(
+                f"{owner}: the sample already carries mix_lambda={data['mix_lambda']!r}: a mixer ran before Remember "
+                f"(or the sample comes out of another mixing pipeline), so its partners would be mixed samples and "
+                f"labels would compound. Put Remember(pool) before MixUp(pool)/CutMix(pool), right after the "
+                f"augmentations partners should share"
+            )
 
     def draw(self, data: dict[str, Any]) -> dict[str, Any]:
         # not random: the serial number the sample gets in the pool, which replay needs
-        return {"serial": self.pool._upcoming_serial()}
+        return {"serial": self.pool._reserve()}
 
     def apply_params(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        if self.replay_mode:
+        if self.replay_mode:  # type: ignore[attr-defined]
             self.pool._enter_replay(params["serial"])
         else:
-            self.pool._remember(self._stored(data))
+            self.pool._remember(params["serial"], self._stored(data))
         return data
 
-    def add_targets(self, additional_targets: dict[str, str]) -> None:
-        self._route_cache.clear()
-        super().add_targets(additional_targets)
+    def _call_started(self) -> None:
+        self.pool._call_started()
 
-    def _routes(self, data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-        """``(key, kind)`` of every key of ``data`` that goes into the pool (cached per set of keys)."""
-        keys = tuple(data)
-        routes = self._route_cache.get(keys)
-        if routes is None:
-            routes = tuple((k, self._additional_targets.get(k, k)) for k in keys if k in self._key2func)
-            self._route_cache[keys] = routes
-        return routes
+    def _call_finished(self, data: dict[str, Any]) -> None:
+        self.pool._call_finished()
+
+    def add_targets(self, additional_targets: dict[str, str]) -> None:
+        self._router.add_aliases(additional_targets)
+        super().add_targets(additional_targets)
 
     def _stored(self, data: dict[str, Any]) -> dict[str, Any]:
         """The sample as a partner dict carries it, frozen."""
         out: dict[str, Any] = {}
-        for key, kind in self._routes(data):
+        for key, kind in self._router.plan(self, data):
             value = data[key]
             if value is None:
                 continue

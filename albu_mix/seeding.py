@@ -12,9 +12,17 @@ epoch. albu_mix transforms notice that they run in a new process and reseed them
   and the program starts its processes in the same order. The main process keeps exactly the
   stream that ``Compose(seed=s)`` promises.
 
-The rank comes from an initialised ``torch.distributed`` process group, else from the rank that
-``worker_init_fn`` carried into a DataLoader worker, else from ``RANK``, else from ``LOCAL_RANK``,
-else it is 0; a variable that is not a non-negative integer is ignored with a warning.
+The rank comes from an initialised ``torch.distributed`` process group, else (inside a DataLoader
+worker only) from the rank that an albu_mix object carried into the worker when it was pickled in the
+rank's process, else from ``RANK``, else from ``LOCAL_RANK``, else it is 0; a variable that is not a
+non-negative integer is ignored with a warning. The rank counts in every process, the main one
+included: ranks that draw in their main process (``num_workers=0``) draw distinct streams too.
+
+One source of truth per transform: an albu_mix transform records the *base* seed it was given (by
+``Compose(seed=...)``, ``reseed`` or none) and the process identity (pid, rank) its streams were
+derived for; whenever it runs under another identity it derives them again from that base. So a
+``reseed`` in a parent survives a fork, and ``worker_init_fn`` gives an albu_mix transform exactly the
+streams it would have given itself.
 
 ``reseed`` and ``worker_init_fn`` apply the same rule to a whole pipeline, built-in albumentations
 transforms and ``OneOf`` choices included.
@@ -31,13 +39,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from albumentations.core.transforms_interface import BasicTransform
 
-__all__ = ["process_key", "process_seed", "reseed", "worker_init_fn"]
+__all__ = ["identity", "process_key", "process_seed", "reseed", "seed_transform", "worker_init_fn"]
 
 # -- the rank -----------------------------------------------------------------------------------
 
-#: The rank known to the process that started this one, when it could not travel otherwise: set
-#: when ``worker_init_fn`` arrives pickled in a DataLoader worker started with spawn or forkserver.
+#: The rank of the process that pickled an albu_mix object (a transform, ``worker_init_fn``) which was
+#: unpickled in this process: how a DataLoader worker started with spawn or forkserver learns its
+#: rank. It counts only inside a DataLoader worker, where it was meant to (a pipeline loaded from a
+#: file made under another rank does not change this process's rank).
 _inherited_rank: int | None = None
 #: Environment variables already warned about in this process (one warning each).
 _warned_variables: set[str] = set()
@@ -76,8 +87,8 @@ def _known_rank() -> int | None:
 
     1. an initialised ``torch.distributed`` process group (always right where it is visible: in the
        rank process and in DataLoader workers forked from it);
-    2. the rank carried into this process by ``worker_init_fn`` (DataLoader workers started with
-       spawn or forkserver, where there is no process group);
+    2. inside a DataLoader worker, the rank carried into it by an albu_mix object pickled in the rank's
+       process (workers started with spawn or forkserver, where there is no process group);
     3. the ``RANK`` environment variable (torchrun and most launchers set it);
     4. ``LOCAL_RANK``, only when ``RANK`` is unset (or ignored): the rank on this machine, which some
        single-machine launchers set alone.
@@ -85,9 +96,11 @@ def _known_rank() -> int | None:
     A variable that is not a non-negative integer (``RANK=""``, ``RANK=rank0``) is ignored with one
     warning per process that names it and its value.
     """
-    for rank in (_process_group_rank(), _inherited_rank):
-        if rank is not None:
-            return rank
+    rank = _process_group_rank()
+    if rank is not None:
+        return rank
+    if _inherited_rank is not None and _torch_worker_info() is not None:
+        return _inherited_rank
     rank = _environment_rank("RANK")
     return rank if rank is not None else _environment_rank("LOCAL_RANK")
 
@@ -95,6 +108,22 @@ def _known_rank() -> int | None:
 def _rank() -> int:
     rank = _known_rank()
     return 0 if rank is None else rank
+
+
+#: (pid, process group initialised, identity) of the last ``identity()``: a transform checks its
+#: identity on every call, so the rank is looked up again only when one of the first two changed.
+_identity_cache: list[Any] = [None, None, None]
+
+
+def identity() -> tuple[int, int]:
+    """(pid, rank): the process a transform's streams are derived for. Cheap enough for every call."""
+    pid = os.getpid()
+    dist = sys.modules.get("torch.distributed")
+    group = dist is not None and dist.is_available() and dist.is_initialized()
+    cache = _identity_cache
+    if cache[0] != pid or cache[1] != group:
+        cache[:] = [pid, group, (pid, _rank())]
+    return cache[2]  # type: ignore[no-any-return]
 
 
 # -- where a process comes from -----------------------------------------------------------------
@@ -183,6 +212,18 @@ def process_seed(seed: int | None, salt: int = 0) -> int | None:
     return int(np.random.SeedSequence([int(seed) % 2**63, salt, *key]).generate_state(2, np.uint64)[0] >> 1)
 
 
+# -- one transform ------------------------------------------------------------------------------
+
+
+def seed_transform(transform: Any, base: int | None) -> None:
+    """Give an albu_mix transform the streams of ``base`` for this process, and record both: the base
+    is what the transform derives from again in any other process (a fork, a spawned worker)."""
+    derived = process_seed(base)
+    BasicTransform.set_random_state(transform, np.random.default_rng(derived), random.Random(derived))
+    transform._seed_base = base
+    transform._seeded_for = identity()
+
+
 # -- reseeding pipelines ------------------------------------------------------------------------
 
 
@@ -193,19 +234,36 @@ def _transforms(pipeline: Any) -> list[Any]:
     return found
 
 
-def reseed(pipeline: Any, seed: int | None = None) -> None:
+def _worker_base(seed: int | None, worker: int | None) -> int | None:
+    if seed is None or worker is None:
+        return seed
+    return int(np.random.SeedSequence([int(seed) % 2**63, 2, int(worker)]).generate_state(2, np.uint64)[0] >> 1)
+
+
+def reseed(pipeline: Any, seed: int | None = None, *, worker: int | None = None) -> None:
     """Reseed every transform and composition in ``pipeline`` for this process.
 
-    With ``seed=None`` each gets fresh entropy; with a seed each gets one derived from
-    ``(seed, position in the pipeline, process_key())``. Works on albumentations' own transforms,
-    ``Compose``, ``OneOf`` and ``SomeOf`` as well as on albu_mix transforms.
+    With ``seed=None`` each gets fresh entropy. With a seed, albu_mix transforms take it as their base
+    (as ``Compose(seed=...)`` gives it) and derive their streams from it and the process (see
+    ``process_key``), in this process and in any process started from it later; albumentations' own
+    transforms and compositions get seeds derived from ``(seed, position in the pipeline,
+    process_key())``. Works on ``Compose``, ``OneOf`` and ``SomeOf`` as well as on single transforms.
+
+    ``worker``: an index that tells this process from its siblings where albu_mix cannot (processes
+    started by exec: a ``subprocess`` pool, Ray, Dask, joblib's loky workers each look like the main
+    process of rank 0); call ``reseed(pipeline, seed, worker=index)`` at the start of each.
     """
+    _reseed(pipeline, _worker_base(seed, worker), own_bases=False)
+    pipeline._albu_mix_seed = _worker_base(seed, worker)
+
+
+def _reseed(pipeline: Any, base: int | None, own_bases: bool) -> None:
     for position, transform in enumerate(_transforms(pipeline)):
-        derived = process_seed(seed, salt=position + 1)
-        if hasattr(transform, "set_random_state"):
+        if hasattr(transform, "_seeded_for"):  # an albu_mix transform: from its own base, or the new one
+            seed_transform(transform, transform._seed_base if own_bases else base)
+        elif hasattr(transform, "set_random_state"):
+            derived = process_seed(base, salt=position + 1)
             transform.set_random_state(np.random.default_rng(derived), random.Random(derived))
-        if hasattr(transform, "_mark_seeded_here"):
-            transform._mark_seeded_here()
 
 
 def _is_pipeline(value: Any) -> bool:
@@ -220,18 +278,26 @@ def _is_dataset(value: Any) -> bool:
     return not isinstance(value, type) and all(hasattr(value, name) for name in ("__dict__", "__getitem__", "__len__"))
 
 
-#: types whose values are neither pipelines nor datasets, skipped at once (index lists can be long)
+#: types whose values are neither pipelines nor datasets, skipped at once
 _PLAIN = frozenset({type(None), bool, int, float, complex, str, bytes, tuple, list, dict, np.ndarray})
+#: lists, tuples and dicts longer than this are data (records, paths), not where pipelines are kept
+MAX_SEARCHED_MEMBERS = 64
 
 
 def _pipelines_in(dataset: Any, seen: set[int]) -> Iterator[Any]:
-    """The pipelines among the dataset's attributes and in the lists, tuples and dicts among them,
-    then, in the same way, in the datasets found there (``Subset.dataset``, ``ConcatDataset.datasets``,
-    any wrapper's attribute). ``seen`` holds the ids already visited, so cycles end."""
+    """The pipelines among the dataset's attributes and in the short lists, tuples and dicts among
+    them (at most ``MAX_SEARCHED_MEMBERS`` members: longer ones hold records, not pipelines), then, in
+    the same way, in the datasets found there (``Subset.dataset``, ``ConcatDataset.datasets``, any
+    wrapper's attribute). ``seen`` holds the objects visited in this search, so cycles end."""
     seen.add(id(dataset))
     for value in list(getattr(dataset, "__dict__", {}).values()):
-        members = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
-        for member in list(members):
+        if isinstance(value, (dict, list, tuple)):
+            if len(value) > MAX_SEARCHED_MEMBERS:
+                continue
+            members = list(value.values() if isinstance(value, dict) else value)
+        else:
+            members = [value]
+        for member in members:
             if type(member) in _PLAIN or id(member) in seen:
                 continue
             if _is_pipeline(member):
@@ -245,11 +311,11 @@ class _WorkerInitFn:
     """``DataLoader(worker_init_fn=albu_mix.worker_init_fn)``: reseed the dataset's pipelines.
 
     Finds the albumentations pipelines (objects with ``set_random_state`` and ``transforms``, such as
-    ``Compose``) among the attributes of the worker's dataset, in lists, tuples and dicts among them,
-    and in the datasets it wraps (``Subset`` from ``random_split``, ``ConcatDataset``, any attribute
-    that is itself a dataset), and reseeds each with ``reseed``, from the pipeline's own seed when
-    it has one. Fixes the built-in transforms that albu_mix cannot reach by itself. Warns when it
-    finds no pipeline.
+    ``Compose``) among the attributes of the worker's dataset, in short lists, tuples and dicts among
+    them, and in the datasets it wraps (``Subset`` from ``random_split``, ``ConcatDataset``, any
+    attribute that is itself a dataset), and reseeds each for the worker: albu_mix transforms from
+    their own base seed, exactly as they would reseed themselves, and albumentations' own transforms
+    (which cannot) like ``reseed`` does, from the pipeline's seed. Warns when it finds no pipeline.
 
     It also carries the rank of the process that starts the workers into them: workers started with
     spawn or forkserver (the default inside ``torch.multiprocessing.spawn``) see no process group.
@@ -267,12 +333,13 @@ class _WorkerInitFn:
             warnings.warn(
                 "albu_mix.worker_init_fn: found no albumentations pipeline (an object with set_random_state and "
                 f"transforms) in the worker's dataset, a {type(info.dataset).__qualname__}: looked among its "
-                "attributes, in lists, tuples and dicts among them, and in the datasets it wraps (Subset, "
-                "ConcatDataset, attributes that are datasets). Nothing was reseeded.",
+                f"attributes, in lists, tuples and dicts of up to {MAX_SEARCHED_MEMBERS} members among them, and "
+                "in the datasets it wraps (Subset, ConcatDataset, attributes that are datasets). Nothing was reseeded.",
                 stacklevel=2,
             )
         for pipeline in pipelines:
-            reseed(pipeline, getattr(pipeline, "seed", None))
+            base = pipeline.__dict__.get("_albu_mix_seed", getattr(pipeline, "seed", None))
+            _reseed(pipeline, base, own_bases=True)
 
     def __reduce__(self) -> tuple[Any, tuple[int | None, int]]:
         # Pickled for a worker started with spawn or forkserver: take the rank along, read here,
@@ -284,7 +351,8 @@ class _WorkerInitFn:
 
 
 def _arrive_in_worker(rank: int | None, pickled_in: int) -> _WorkerInitFn:
-    """Unpickling ``worker_init_fn`` in a new process: remember the rank of the process it came from."""
+    """Unpickling ``worker_init_fn`` (or an albu_mix transform) in a new process: remember the rank of
+    the process it came from, for when this process turns out to be a DataLoader worker."""
     global _inherited_rank
     if rank is not None and pickled_in != os.getpid():
         _inherited_rank = rank

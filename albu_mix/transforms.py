@@ -18,17 +18,25 @@ from albumentations.core.transforms_interface import BasicTransform, ImageOnlyTr
 
 from . import functional as F
 from ._base import ContractMixin, check_array, check_probability, image_shape, plain
-from .labels import SmoothingMode, encode_label, smooth_label
+from ._routing import IMAGE_LEADS, Router
+from .labels import SmoothingMode, check_num_classes, encode_label, smooth_label
 from .mixing import CutMix, MixUp  # re-exported: albu_mix.transforms.MixUp, as in 0.1.0
 
 __all__ = ["CutMix", "Cutout", "LabelSmoothing", "MixUp"]
+
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool)
 
 
-#: leading axes before H×W of each image-type target kind (albumentations' layouts)
-_LEADS = {"image": 0, "images": 1, "volume": 1, "volumes": 2}
+def _image_routes(transform: Any, keys: tuple[str, ...], routes: tuple[tuple[str, str], ...]) -> tuple[tuple[str, int], ...]:
+    """(key, leading axes) of every image-type key routed to the transform, aliases included."""
+    return tuple((key, IMAGE_LEADS[kind]) for key, kind in routes if kind in IMAGE_LEADS)
+
+
+def _label_routes(transform: Any, keys: tuple[str, ...], routes: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """Every label key routed to the transform: ``label`` and its aliases (``additional_targets``)."""
+    return tuple(key for key, kind in routes if kind == "label")
 
 # ----------------------------------------------------------------------------------------------
 # Cutout
@@ -117,6 +125,7 @@ class Cutout(ContractMixin, ImageOnlyTransform):
     ) -> None:
         owner = type(self).__name__
         size, num_holes, fill = plain(size), plain(num_holes), plain(fill)
+        self._router: Router[tuple[tuple[str, int], ...]] = Router(_image_routes)
         super().__init__(p=check_probability(owner, p))
         self._size_range = _as_range(owner, "size", size, _check_size)
         self._holes_range = _as_range(owner, "num_holes", num_holes, _check_count)
@@ -160,14 +169,11 @@ class Cutout(ContractMixin, ImageOnlyTransform):
     def _routed(self, data: dict[str, Any]) -> list[tuple[str, int, Any]]:
         """(key, leading axes, value) of every image-type key albumentations routes to this
         transform, ``additional_targets`` included (``image2`` is cut like ``image``)."""
-        routed = []
-        for key, value in data.items():
-            if value is None or key not in self._key2func:
-                continue
-            lead = _LEADS.get(self._additional_targets.get(key, key))
-            if lead is not None:
-                routed.append((key, lead, value))
-        return routed
+        return [(key, lead, data[key]) for key, lead in self._router.plan(self, data) if data[key] is not None]
+
+    def add_targets(self, additional_targets: dict[str, str]) -> None:
+        self._router.add_aliases(additional_targets)
+        super().add_targets(additional_targets)
 
     def check_data(self, data: dict[str, Any]) -> None:
         owner = type(self).__name__
@@ -175,6 +181,12 @@ class Cutout(ContractMixin, ImageOnlyTransform):
             if isinstance(value, (list, tuple)):
                 for item in value:
                     check_array(owner, key, item, (lead + 1, lead + 2))
+                shapes = {item.shape for item in value}
+                if len(shapes) > 1:
+                    raise ValueError(
+                        f"{owner}: the items of {key} must all have one shape (they get the same holes), got shapes "
+                        f"{sorted(shapes)}"
+                    )
             else:
                 check_array(owner, key, value, (lead + 2, lead + 3))
 
@@ -184,7 +196,7 @@ class Cutout(ContractMixin, ImageOnlyTransform):
         for key, lead, value in self._routed(data):
             if isinstance(value, (list, tuple)):  # a list of images (or of volumes)
                 out[key] = [self._cut(owner, v, params, lead - 1) for v in value]
-            elif self.fill == "mean" and self._additional_targets.get(key, key) in ("images", "volumes"):
+            elif self.fill == "mean" and self._router.kind(self, key) in ("images", "volumes"):
                 # "mean" is each sample's own mean: per image of a batch, per volume, as for a list
                 out[key] = np.stack([self._cut(owner, v, params, lead - 1) for v in value])
             else:
@@ -209,13 +221,6 @@ class Cutout(ContractMixin, ImageOnlyTransform):
 # ----------------------------------------------------------------------------------------------
 
 
-def _check_num_classes(owner: str, num_classes: Any) -> None:
-    if num_classes is not None and (
-        isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1
-    ):
-        raise ValueError(f"{owner}: num_classes must be an int >= 1 or None, got {num_classes!r}")
-
-
 class LabelSmoothing(ContractMixin, BasicTransform):
     """Label smoothing (Szegedy et al., 2016) of the ``"label"`` target; images pass through.
 
@@ -233,9 +238,12 @@ class LabelSmoothing(ContractMixin, BasicTransform):
         p: probability of smoothing. When it does not fire the label is still encoded.
 
     Targets:
-        label (a class index or a 1-D vector; the output is a new float32 vector of length K);
-        mix_lambda is passed through, and set to 1.0 when no mixer set it, so that every sample at
-        the end of a pipeline ending with LabelSmoothing has it
+        label and its aliases (``additional_targets={"label2": "label"}``): a class index or a 1-D
+        vector; the output is a new float32 vector of length K. A sample without a label passes
+        through, as albumentations lets absent targets through. mix_lambda is passed through, and set
+        to 1.0 when no mixer set it, so that every sample at the end of a pipeline ending with
+        LabelSmoothing has it (with or without a label: the finishing transform of detection and
+        segmentation pipelines on AlbumentationsX)
 
     Examples:
         >>> import numpy as np
@@ -256,10 +264,11 @@ class LabelSmoothing(ContractMixin, BasicTransform):
         p: float = 1.0,
     ) -> None:
         owner = type(self).__name__
+        self._router: Router[tuple[str, ...]] = Router(_label_routes)
         super().__init__(p=check_probability(owner, p))
         if isinstance(epsilon, bool) or not _is_number(epsilon) or not 0 <= epsilon < 1:
             raise ValueError(f"{owner}: epsilon must be a number in [0, 1), got {epsilon!r}")
-        _check_num_classes(owner, num_classes)
+        check_num_classes(owner, num_classes)
         if mode not in ("uniform", "others", "multilabel"):
             raise ValueError(f"{owner}: mode must be 'uniform', 'others' or 'multilabel', got {mode!r}")
         if mode == "others" and num_classes is not None and num_classes < 2:
@@ -280,9 +289,9 @@ class LabelSmoothing(ContractMixin, BasicTransform):
             raise ValueError(f"{type(self).__name__}: mode='others' needs at least 2 classes, got a label of length {y.size}")
         return smooth_label(y, self.epsilon, self.mode)
 
-    def check_data(self, data: dict[str, Any]) -> None:
-        if "label" not in data:
-            raise ValueError(f"{type(self).__name__}: the data must hold a 'label', got keys {sorted(data)}")
+    def add_targets(self, additional_targets: dict[str, str]) -> None:
+        self._router.add_aliases(additional_targets)
+        super().add_targets(additional_targets)
 
     _records_unfired = True
 
@@ -291,11 +300,24 @@ class LabelSmoothing(ContractMixin, BasicTransform):
         return {"epsilon": self.epsilon}
 
     def apply_params(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        return {"mix_lambda": 1.0, **data, "label": self.apply_to_label(data["label"])}
+        return self._labels_done(data, self.apply_to_label)
 
     def not_applied(self, data: dict[str, Any]) -> dict[str, Any]:
-        # mix_lambda is there after a pipeline that ends here (1.0 when no mixer ran), so batches collate
-        return {"mix_lambda": 1.0, **data, "label": encode_label(data["label"], self.num_classes, type(self).__name__)}
+        return self._labels_done(data, self._encoded)
+
+    def _labels_done(self, data: dict[str, Any], rule: Callable[[Any], np.ndarray]) -> dict[str, Any]:
+        """Every label key (``label`` and its aliases) through ``rule``; ``mix_lambda`` is 1.0 when no mixer
+        set it, so every sample at the end of a pipeline that ends here has it. A sample without a label
+        passes through (albumentations' rule for absent targets): this is also the finishing transform of
+        a detection or segmentation pipeline."""
+        out = {"mix_lambda": 1.0, **data}
+        for key in self._router.plan(self, data):
+            if data[key] is not None:
+                out[key] = rule(data[key])
+        return out
+
+    def _encoded(self, label: Any) -> np.ndarray:
+        return encode_label(label, self.num_classes, type(self).__name__)
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("epsilon", "num_classes", "mode")

@@ -9,20 +9,31 @@ import os
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("ALBUMENTATIONS_NO_TELEMETRY", "1")
 
+from importlib import metadata
 from typing import Any
 
 import numpy as np
 import pytest
 
 import albu_mix
-from albu_mix._base import _INVOCATION_PROTOCOL
 
 K = 5
 
+
+def installed(distribution: str) -> str | None:
+    """The version of an installed distribution, or None."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 #: AlbumentationsX (the fork that installs the same ``albumentations`` module) calls transforms
-#: through ``apply_in_invocation`` and draws from the root pipeline's stream inside ``Compose``;
-#: the library tells it once, and the tests reuse that.
-ALBUMENTATIONSX = _INVOCATION_PROTOCOL
+#: through ``apply_in_invocation`` and draws from the root pipeline's stream inside ``Compose``. The
+#: tests read which distribution is installed; ``test_compat`` checks the library's own flags against it.
+ALBUMENTATIONSX = installed("albumentationsx") is not None
+#: albumentations 2.0 (not the fork) lets a transform hook into its pipeline's calls (``albu_mix._pipeline``)
+PIPELINE_HOOK = not ALBUMENTATIONSX
 
 
 def make_image(h: int = 40, w: int = 56, c: int | None = 3, dtype: Any = np.uint8, seed: int = 0) -> np.ndarray:

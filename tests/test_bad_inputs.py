@@ -198,7 +198,7 @@ def _cases() -> list[Case]:
         add(Case(f"{name}-label-vector-negative", make, with_label([1.5, -0.5, 0.0, 0.0, 0.0]), ValueError,
                  rf"{name}\b.*entries must lie in \[0, 1\].*got \[1\.5, -0\.5"))
         add(Case(f"{name}-label-vector-counts", make, with_label([2, 0, 1, 0, 0]), ValueError,
-                 rf"{name}\b.*entries must lie in \[0, 1\] \(one-hot, multi-hot or soft\).*got \[2\.0, 0\.0, 1\.0"))
+                 rf"{name}\b.*entries must lie in \[0, 1\] \(one-hot, multi-hot or soft\).*got \[2, 0, 1"))
         add(Case(f"{name}-label-2d", make, with_label(np.eye(K)[:1]), ValueError,
                  rf"{name}\b.*must be 1-D.*got shape \(1, {K}\)"))
         add(Case(f"{name}-label-float-scalar", make, with_label(2.0), TypeError,
@@ -211,8 +211,6 @@ def _cases() -> list[Case]:
     # Complex numbers are not class weights: the imaginary part must not vanish silently.
     add(Case("LabelSmoothing-label-complex", build(LabelSmoothing, 0.1), with_label(np.array([1j, 1.0])),
              TypeError, r"LabelSmoothing\b.*numeric.*got.*1j"))
-    add(Case("LabelSmoothing-no-label", build(LabelSmoothing, 0.1), img_only(IMAGE), ValueError,
-             r"LabelSmoothing\b.*must hold a 'label'.*got keys \['image'\]"))
 
     # -- parameters out of range (the constructor raises) -----------------------------------------
     for name, cls in MIXERS.items():

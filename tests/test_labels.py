@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import albumentations as A
 import numpy as np
 import pytest
 
@@ -101,9 +102,19 @@ def test_bad_labels(label, num_classes, error, match) -> None:
         smoothed(label, epsilon=0.1, num_classes=num_classes)
 
 
-def test_label_smoothing_needs_a_label() -> None:
-    with pytest.raises(ValueError, match=r"LabelSmoothing: the data must hold a 'label', got keys \['image'\]"):
-        LabelSmoothing()(image=IMAGE)
+def test_label_smoothing_lets_a_sample_without_a_label_through_and_sets_mix_lambda() -> None:
+    """albumentations lets absent targets through; LabelSmoothing also finishes label-free pipelines."""
+    out = LabelSmoothing()(image=IMAGE)
+    assert out["image"] is IMAGE and "label" not in out and out["mix_lambda"] == 1.0
+
+
+def test_label_smoothing_smooths_every_label_alias() -> None:
+    pipeline = A.Compose([LabelSmoothing(0.1, num_classes=4)], additional_targets={"label2": "label"})
+    out = pipeline(image=IMAGE, label=1, label2=3)
+    expected = smooth_label(encode_label(3, 4), 0.1)
+    assert np.array_equal(out["label2"], expected) and np.array_equal(out["label"], smooth_label(encode_label(1, 4), 0.1))
+    unfired = A.Compose([LabelSmoothing(0.1, num_classes=4, p=0.0)], additional_targets={"label2": "label"})
+    assert np.array_equal(unfired(image=IMAGE, label=1, label2=3)["label2"], encode_label(3, 4))
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,7 @@ def clean_rank_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatc
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(seeding, "_inherited_rank", None, raising=False)
     monkeypatch.setattr(seeding, "_warned_variables", set(), raising=False)
+    monkeypatch.setattr(seeding, "_identity_cache", [None, None, None])  # the rank is looked up again
     monkeypatch.setattr(multiprocessing.current_process(), "_identity", (1,))
     return monkeypatch
 
@@ -102,9 +103,14 @@ def test_worker_init_fn_finds_pipelines_in_dicts_and_lists_and_survives_cycles(m
     dataset.itself = dataset
     as_worker(monkeypatch, torch, dataset)
     albu_mix.worker_init_fn(1)
-    fresh = support.draws(support.make_pipeline(4))
-    assert support.draws(dataset.transforms["train"]) != fresh
-    assert support.draws(dataset.extra[0]) != fresh
+    expected = support.make_pipeline(4)
+    albu_mix.reseed(expected, 4)  # the same rule, in the same (pretended) worker
+
+    def flip_state(pipeline: Any) -> Any:  # albumentations' own flip: only a reseed reaches it
+        return pipeline.transforms[0].py_random.getstate()
+
+    for found in (dataset.transforms["train"], dataset.extra[0]):
+        assert flip_state(found) == flip_state(expected) != flip_state(support.make_pipeline(4))
 
 
 def test_worker_init_fn_warns_when_it_finds_no_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -167,7 +173,9 @@ def test_the_process_group_rank_comes_first(clean_rank_environment: pytest.Monke
     monkeypatch = clean_rank_environment
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setattr(seeding, "_inherited_rank", 2)
-    assert seeding.process_key()[0] == 2  # carried in beats RANK
+    assert seeding.process_key()[0] == 1  # a carried rank counts only in a DataLoader worker ...
+    monkeypatch.setattr(seeding, "_torch_worker_info", lambda: types.SimpleNamespace(id=0, seed=1))
+    assert seeding.process_key()[0] == 2  # ... where it beats RANK
     group = types.SimpleNamespace(is_available=lambda: True, is_initialized=lambda: True, get_rank=lambda: 3)
     monkeypatch.setitem(sys.modules, "torch.distributed", group)
     assert seeding.process_key()[0] == 3  # an initialised process group beats both
@@ -180,6 +188,15 @@ def test_worker_init_fn_carries_the_rank_into_a_spawned_process(clean_rank_envir
         clean_rank_environment.setenv("RANK", "3")
         assert pool.apply(support.rank_where_it_arrives, (None,)) == 0
         assert pool.apply(support.rank_where_it_arrives, (albu_mix.worker_init_fn,)) == 3
+
+
+def test_a_carried_rank_counts_only_inside_a_dataloader_worker(clean_rank_environment: pytest.MonkeyPatch) -> None:
+    """A pipeline pickled under RANK=3 (a cached dataset, torch.save) and loaded by a process that is not a
+    DataLoader worker does not make that process rank 3: its own RANK (or none) stands."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:  # started before RANK is set: it has none
+        clean_rank_environment.setenv("RANK", "3")
+        assert pool.apply(support.rank_where_it_arrives, (albu_mix.MixUp(list(range(3)), read_fn=support.read_ref),
+                                                          False)) == 0
 
 
 def test_albu_mix_transforms_carry_the_rank_into_a_spawned_process(clean_rank_environment: pytest.MonkeyPatch) -> None:

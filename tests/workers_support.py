@@ -269,6 +269,15 @@ def process_key_of_a_fork_child() -> tuple[int, ...]:
     return tuple(in_fork_child(albu_mix.seeding.process_key))
 
 
-def rank_where_it_arrives(init_fn: Any) -> int:
-    """The rank this process sees once ``init_fn`` (a ``worker_init_fn``) has arrived pickled."""
-    return albu_mix.seeding.process_key()[0]
+def rank_where_it_arrives(init_fn: Any, as_worker: bool = True) -> int:
+    """The rank this process sees once ``init_fn`` (a ``worker_init_fn`` or a transform) has arrived
+    pickled: as a DataLoader worker (where a carried rank counts), or as any other process."""
+    import types
+
+    seeding = albu_mix.seeding
+    real = seeding._torch_worker_info
+    seeding._torch_worker_info = (lambda: types.SimpleNamespace(id=0, seed=1)) if as_worker else (lambda: None)
+    try:
+        return seeding.process_key()[0]
+    finally:
+        seeding._torch_worker_info = real

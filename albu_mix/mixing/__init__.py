@@ -1,5 +1,6 @@
-"""MixUp and CutMix: the transforms (``transforms``), one rule per target kind (``functional``),
-partner annotations through the pipeline's processors (``annotations``) and serialization."""
+"""MixUp and CutMix: the transforms and their routing (``transforms``), one rule per target kind
+(``functional``), the partner brought to the primary's geometry (``partner``) and partner annotations
+through the pipeline's processors (``annotations``)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ processor, so that they are clipped, checked, converted and later decoded exactl
 
 Label fields are encoded with the encoder the primary's labels were encoded with in this call,
 extended by the partner's new labels, so string labels decode right. albumentations keeps that
-state in different places across versions; :func:`_encoder_state` finds it by feature.
+state in different places across versions; ``albu_mix._compat.encoder_state`` finds it by feature.
 """
 
 from __future__ import annotations
@@ -20,12 +20,10 @@ from typing import Any
 import numpy as np
 from albumentations.core.utils import get_shape
 
+from .._compat import coord_format, encoder_state, preprocess_keeping_sequence_record
 from .functional import resize_keypoints
 
-__all__ = ["ANNOTATION_KINDS", "as_partner_annotations", "partner_annotations"]
-
-#: target kinds whose values go through a Compose processor
-ANNOTATION_KINDS = ("bboxes", "keypoints")
+__all__ = ["as_partner_annotations", "partner_annotations"]
 
 
 def partner_annotations(
@@ -44,7 +42,7 @@ def partner_annotations(
 
     Raises ValueError with what was expected and got; the caller adds who and which partner.
     """
-    rows = _as_rows(values, kind, 4 if kind == "bboxes" else len(_coord_format(processor.params)))
+    rows = _as_rows(values, kind, 4 if kind == "bboxes" else len(coord_format(processor.params)))
     fields = list(processor.params.label_fields or ())
     for field in fields:
         if len(labels[field]) != len(rows):
@@ -61,11 +59,6 @@ def partner_annotations(
         height, width = partner_image.shape[:2]
         converted = resize_keypoints(converted, target_hw[1] / width, target_hw[0] / height)
     return converted  # boxes are normalised: a resize leaves them unchanged
-
-
-def _coord_format(params: Any) -> str:
-    """The coordinate format of ``BboxParams``/``KeypointParams`` (AlbumentationsX: ``coord_format``)."""
-    return getattr(params, "format", None) or params.coord_format
 
 
 def _as_rows(values: Any, kind: str, min_columns: int) -> np.ndarray:
@@ -86,22 +79,15 @@ def _empty(rows: np.ndarray, fields: list[str]) -> np.ndarray:
 
 def _preprocess_alone(processor: Any, key: str, rows: np.ndarray, labels: dict[str, Any], image: np.ndarray) -> np.ndarray:
     """The processor's own preprocessing on the partner's annotations alone (the primary has no rows,
-    so the partner's labels may set up this call's encoding), keeping the processor's record of
-    whether the primary's input was a list."""
-    record = dict(getattr(processor, "is_sequence_input", {}))
+    so the partner's labels may set up this call's encoding)."""
     temp = {"image": image, key: rows, **labels}
-    try:
-        processor.preprocess(temp)
-    finally:
-        if hasattr(processor, "is_sequence_input"):
-            processor.is_sequence_input.clear()
-            processor.is_sequence_input.update(record)
+    preprocess_keeping_sequence_record(processor, temp)
     return np.asarray(temp[key])
 
 
 def _encode_like_primary(processor: Any, key: str, field: str, values: Any) -> np.ndarray:
     """One label column for the partner, in the encoding of the primary's labels in this call."""
-    numerical, encoder = _encoder_state(processor, key, field)
+    numerical, encoder = encoder_state(processor, key, field)
     values = list(np.asarray(values).reshape(-1).tolist()) if isinstance(values, np.ndarray) else list(values)
     if numerical:
         try:
@@ -115,16 +101,6 @@ def _encode_like_primary(processor: Any, key: str, field: str, values: Any) -> n
         encoder.inverse_classes_[encoder.num_classes] = label
         encoder.num_classes += 1
     return np.array([encoder.classes_[v] for v in values], dtype=np.float32).reshape(-1, 1)
-
-
-def _encoder_state(processor: Any, key: str, field: str) -> tuple[bool, Any]:
-    """(labels are numbers, the label encoder) of one label field, as this call encoded it."""
-    manager = getattr(processor, "label_manager", None)
-    if manager is not None:  # albumentations >= 2.0.6, AlbumentationsX
-        metadata = manager.metadata[key][field]
-        return bool(metadata.is_numerical), metadata.encoder
-    # albumentations 2.0.0 - 2.0.5
-    return bool(processor.is_numerical_label[key][field]), processor.label_encoders.get(key, {}).get(field)
 
 
 def as_partner_annotations(processor: Any, key: str, values: Any, image: np.ndarray) -> tuple[np.ndarray, dict[str, list[Any]]]:
@@ -141,6 +117,6 @@ def as_partner_annotations(processor: Any, key: str, values: Any, image: np.ndar
     labels: dict[str, list[Any]] = {}
     for j, field in enumerate(fields):
         column = rows[:, coords.shape[1] + j]
-        numerical, encoder = _encoder_state(processor, key, field)
+        numerical, encoder = encoder_state(processor, key, field)
         labels[field] = column.tolist() if numerical else [encoder.inverse_classes_[int(v)] for v in column]
     return np.asarray(converted), labels

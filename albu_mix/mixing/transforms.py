@@ -1,40 +1,36 @@
 """MixUp and CutMix: per-sample dual-input transforms that mix every target albumentations routes.
 
 The classes are thin. ``draw`` takes all randomness from the transform's own generators; the
-partner is loaded by ``albu_mix.partners`` and brought to the primary's geometry here; each target
-key is then routed the way albumentations routes it (its own targets plus ``additional_targets``)
-to the rule for its kind in ``albu_mix.mixing.functional`` (``mixup_bboxes``, ``cutmix_masks``, ...).
+partner is loaded by ``albu_mix.partners`` and brought to the primary's geometry by
+``albu_mix.mixing.partner``; each target key is then routed the way albumentations routes it (its
+own targets plus ``additional_targets``, ``albu_mix._routing``) to the rule for its kind in
+``albu_mix.mixing.functional`` (``mixup_bboxes``, ``cutmix_masks``, ...).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from albumentations.core.transforms_interface import DualTransform
 
-try:  # albumentations >= 2.0.1 and AlbumentationsX
-    from albumentations.core.type_definitions import Targets
-except ImportError:  # albumentations 2.0.0
-    from albumentations.core.types import Targets  # type: ignore[no-redef]
-
 from .. import functional as F
 from .._base import ContractMixin, check_array, check_probability
-from ..labels import encode_label, mix_index_labels, mix_labels
+from .._compat import Targets
+from .._routing import ANNOTATION_KINDS, PIXEL_KINDS, UNMIXABLE_KINDS, Router
+from ..labels import check_num_classes, encode_label, mix_index_labels, mix_labels
 from ..partners import PartnerError, PartnerSource
+from ..serialization import LiveSerialization, register
 from . import functional as FM
-from .annotations import ANNOTATION_KINDS, partner_annotations
-from .serialization import MixSerialization, register
+from .partner import prepare
 
 __all__ = ["MAX_ALPHA", "CutMix", "MixUp"]
 
 #: the largest α accepted: Beta(α, α) is then 0.5 to within 0.0005, and the draw stays fast
 MAX_ALPHA = 1e6
 _SEED_BOUND = 2**63
-#: albumentations targets that MixUp and CutMix refuse (a batch or a volume has no single partner)
-_UNSUPPORTED_KINDS = frozenset(("images", "volume", "volumes", "mask3d", "masks3d"))
 #: albumentations' declaration of the targets (read by its generic tests); label and mix_lambda are ours
 _TARGETS = (Targets.IMAGE, Targets.MASK, Targets.BBOXES, Targets.KEYPOINTS)
 _FAST_DTYPES = (np.dtype(np.uint8), np.dtype(np.float32))
@@ -50,8 +46,6 @@ class _Plan(NamedTuple):
 
 #: the target kinds with a rule per transform (``MixUp.mix_bboxes``, ...); label has its own path
 _RULE_KINDS = ("image", "mask", "masks", "bboxes", "keypoints")
-#: kinds whose partner value is an array of the primary's height and width
-_PIXEL_KINDS = ("image", "mask", "masks")
 
 
 def _identity(value: Any, **params: Any) -> Any:
@@ -62,7 +56,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
-class _MixTransform(MixSerialization, ContractMixin, DualTransform):
+def _build_plan(mixer: Any, keys: tuple[str, ...], routes: tuple[tuple[str, str], ...]) -> _Plan:
+    routes = tuple((k, kind) for k, kind in routes if kind != "mix_lambda")
+    refused = tuple((k, kind) for k in keys if (kind := mixer._router.declared_kind(k)) in UNMIXABLE_KINDS)
+    fields = tuple(sorted({f for _, kind in routes if kind in ANNOTATION_KINDS for f in mixer._label_fields(kind)}))
+    return _Plan(routes, refused, fields)
+
+
+class _MixTransform(LiveSerialization, ContractMixin, DualTransform):
     """Shared machinery of MixUp and CutMix: the partner, the routing of targets, the label."""
 
     _callback_args = ("reference_data", "read_fn")
@@ -86,15 +87,11 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
         p: float,
     ) -> None:
         owner = type(self).__name__
-        self._aliases: dict[str, str] = {}
-        self._route_cache: dict[tuple[str, ...], _Plan] = {}
+        self._router: Router[_Plan] = Router(_build_plan)
         super().__init__(p=check_probability(owner, p))
         if not _is_number(alpha) or not (0 < alpha <= MAX_ALPHA):
             raise ValueError(f"{owner}: alpha must be a number in (0, {MAX_ALPHA:g}], got {alpha!r}")
-        if num_classes is not None and (
-            isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1
-        ):
-            raise ValueError(f"{owner}: num_classes must be an int >= 1 or None, got {num_classes!r}")
+        check_num_classes(owner, num_classes)
         if partner_transform is not None and not callable(partner_transform):
             raise TypeError(
                 f"{owner}: partner_transform must be an albumentations transform or Compose, "
@@ -123,36 +120,28 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
         }
 
     def add_targets(self, additional_targets: dict[str, str]) -> None:
-        # albumentations keeps only the aliases of supported targets; remember all, to refuse the others
-        self._aliases.update(additional_targets)
-        self._route_cache.clear()
+        # albumentations keeps only the aliases of supported targets; the router keeps all, to refuse the others
+        self._router.add_aliases(additional_targets)
         super().add_targets(additional_targets)
 
-    def _kind(self, key: str) -> str | None:
-        """The target kind albumentations routes ``key`` as (``image2`` -> ``image``), or None."""
-        if key in self._key2func:
-            return self._additional_targets.get(key, key)
-        return None
-
     def set_processors(self, processors: dict[str, Any]) -> None:
-        self._route_cache.clear()  # the label fields of a plan come from the processors
+        self._router.clear()  # the label fields of a plan come from the processors
         super().set_processors(processors)
 
     def _plan(self, data: dict[str, Any]) -> _Plan:
         """What to do with the keys of ``data``; cached per key set, so the per-call path is short."""
-        keys = tuple(data)
-        plan = self._route_cache.get(keys)
-        if plan is None:
-            routes = tuple((k, kind) for k in keys if (kind := self._kind(k)) not in (None, "mix_lambda"))
-            refused = tuple((k, kind) for k in keys if (kind := self._aliases.get(k, k)) in _UNSUPPORTED_KINDS)
-            fields = tuple(sorted({f for _, kind in routes if kind in ANNOTATION_KINDS for f in self._label_fields(kind)}))
-            plan = self._route_cache[keys] = _Plan(routes, refused, fields)
-        return plan
+        return self._router.plan(self, data)
 
-    def _routes(self, data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-        """``(key, kind)`` of every key of ``data`` that this transform mixes, in data order
-        (``mix_lambda`` is an output)."""
-        return self._plan(data).routes
+    # -- the pipeline hook ------------------------------------------------------------------------
+    def _call_started(self) -> None:
+        if self._source.pool is not None:
+            self._source.pool._call_started()
+
+    def _call_finished(self, data: dict[str, Any]) -> None:
+        # every sample of a pipeline that holds a mixer has mix_lambda, mixed or not, label or not
+        data.setdefault("mix_lambda", 1.0)
+        if self._source.pool is not None:
+            self._source.pool._call_finished()
 
     # -- checks ---------------------------------------------------------------------------------
     def check_data(self, data: dict[str, Any]) -> None:
@@ -172,7 +161,7 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
         height, width = image.shape[:2]
         for key, kind in plan.routes:
             value = data[key]
-            if value is None or kind not in _PIXEL_KINDS or key == "image":
+            if value is None or kind not in PIXEL_KINDS or key == "image":
                 continue
             if kind == "image":
                 check_array(owner, key, value, (2, 3))
@@ -196,26 +185,43 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
 
     # -- applying -------------------------------------------------------------------------------
     def apply_params(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        partner = self._partner(params, data)
+        return self.apply_drawn(params, data)[0]
+
+    def apply_drawn(self, params: dict[str, Any], data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        try:
+            return self._mix(params, data)
+        except BaseException:
+            if self._source.pool is not None:
+                self._source.pool._refused()  # the sample in progress never becomes a partner
+            raise
+
+    def _mix(self, params: dict[str, Any], data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """The mixed sample, and False when nothing was mixed because there was no partner."""
+        plan = self._plan(data)
+        partner = prepare(self, params, data, plan)
         if partner is None:  # a stream with no partner now (e.g. a cold pool): as if not fired
-            return self.not_applied(data)
+            return self.not_applied(data), False
         geometry = self._geometry(params, data)
+        weight = geometry["weight"]
+        if weight == 0.0:  # the partner contributes nothing: the primary is left exactly as it is
+            return self.not_applied(data), True
         out = dict(data)
         rules = self._RULES
-        for key, kind in self._plan(data).routes:
+        for key, kind in plan.routes:
             value = data[key]
             if value is None:
                 continue
             if kind == "label":
-                out[key] = self._mix_label(key, value, partner[key], params, geometry["weight"])
+                out[key] = self._mix_label(key, value, partner[key], params, weight)
             else:
                 out[key] = rules[kind](self, value, partner[key], geometry)
-        out["mix_lambda"] = 1.0 - geometry["weight"]
-        return out
+        out["mix_lambda"] = data.get("mix_lambda", 1.0) * (1.0 - weight)
+        return out, True
 
     def not_applied(self, data: dict[str, Any]) -> dict[str, Any]:
-        out = {**data, "mix_lambda": 1.0}
-        for key, kind in self._routes(data):
+        out = dict(data)
+        out.setdefault("mix_lambda", 1.0)  # a mixer that does not mix keeps the weight it finds
+        for key, kind in self._plan(data).routes:
             if kind == "label" and data[key] is not None:
                 out[key] = encode_label(data[key], self.num_classes, type(self).__name__)
         return out
@@ -240,164 +246,6 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
         processor = self.get_processor(kind)
         return {} if processor is None else vars(processor.params)
 
-    # -- the partner ----------------------------------------------------------------------------
-    def _partner(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any] | None:
-        """The partner's value for every routed key of ``data``, in the primary's geometry, or None
-        when a stream has no partner now. Errors name the transform, the partner and the key."""
-        sample = self._source.load(params)
-        if sample is None:
-            return None
-        plan = self._plan(data)
-        routes = [(k, kind) for k, kind in plan.routes if data[k] is not None]
-        for key, _ in routes:
-            if key not in sample:
-                raise PartnerError(
-                    f"{type(self).__name__}: the primary has {key!r}, so the partner needs {key!r} too, got keys "
-                    f"{sorted(sample)} at {PartnerSource.describe(params)}"
-                )
-        missing = [f for f in plan.fields if f not in sample]
-        if missing:
-            raise PartnerError(
-                f"{type(self).__name__}: the partner needs the label fields {missing} beside its annotations, got keys "
-                f"{sorted(sample)} at {PartnerSource.describe(params)}"
-            )
-        if self.partner_transform is not None:
-            sample = self._transform_partner(sample, [*(k for k, _ in routes), *plan.fields], params)
-        height, width = data["image"].shape[:2]
-        partner_image = self._check_partner_image("image", sample["image"], data["image"], params)
-        out: dict[str, Any] = {}
-        for key, kind in routes:
-            if kind == "image":
-                value = partner_image if key == "image" else self._check_partner_image(key, sample[key], data[key], params)
-                out[key] = F.resize_to(value, height, width)
-            elif kind == "mask":
-                mask = self._check_partner_mask(sample[key], data[key], partner_image, key, params)
-                out[key] = F.resize_to(mask, height, width, nearest=True)
-            elif kind == "masks":
-                out[key] = self._partner_masks(sample[key], data[key], partner_image, (height, width), key, params)
-            elif kind in ANNOTATION_KINDS:
-                out[key] = self._partner_annotations(key, kind, sample, data[key], partner_image, (height, width), params)
-            else:
-                out[key] = sample[key]
-        return out
-
-    def _transform_partner(self, sample: dict[str, Any], keys: list[str], params: dict[str, Any]) -> dict[str, Any]:
-        owner = type(self).__name__
-        transform = self.partner_transform
-        inputs = {"image": sample["image"], **{k: sample[k] for k in keys if self._kind(k) not in ("label",)}}
-        inputs = {k: v for k, v in inputs.items() if v is not None}
-        available = getattr(transform, "available_keys", None) or getattr(transform, "_available_keys", None)
-        processors = getattr(transform, "processors", None) or {}
-        for key in inputs:
-            kind = self._kind(key)
-            if kind in ANNOTATION_KINDS and processors.get(kind) is None:
-                raise PartnerError(
-                    f"{owner}: the partner's {key!r} must follow its partner_transform, so partner_transform must be an "
-                    f"A.Compose with the pipeline's {'bbox_params' if kind == 'bboxes' else 'keypoint_params'}, got "
-                    f"{type(transform).__name__} without them"
-                )
-            if available is not None and key != "image" and kind not in ("label",) and key not in available \
-                    and key not in _label_field_names(processors):
-                raise PartnerError(
-                    f"{owner}: partner_transform does not handle the target {key!r}, which would stay untransformed; "
-                    f"build it as A.Compose([...], additional_targets=...) like the pipeline, got {type(transform).__name__}"
-                )
-        if "partner_aug_seed" in params and hasattr(transform, "set_random_seed"):
-            transform.set_random_seed(params["partner_aug_seed"])
-        try:
-            transformed = transform(**inputs)
-        except Exception as error:
-            raise PartnerError(f"{owner}: partner_transform failed on the {PartnerSource.describe(params)}: {error}") from error
-        if not isinstance(transformed, Mapping) or any(k not in transformed for k in inputs):
-            got = sorted(transformed) if isinstance(transformed, Mapping) else type(transformed).__name__
-            raise PartnerError(
-                f"{owner}: partner_transform must return a dict with the keys it was given {sorted(inputs)}, got {got} "
-                f"at {PartnerSource.describe(params)}"
-            )
-        return {**sample, **{k: transformed[k] for k in inputs}}
-
-    def _check_partner_image(self, key: str, value: Any, primary: np.ndarray, params: dict[str, Any]) -> np.ndarray:
-        if isinstance(value, np.ndarray) and value.dtype == primary.dtype and value.shape == primary.shape:
-            return value  # the common case, checked without building any message
-        owner = type(self).__name__
-        where = PartnerSource.describe(params)
-        if not isinstance(value, np.ndarray):
-            raise PartnerError(f"{owner}: the partner's {key!r} must be a numpy array, got {type(value).__name__} at {where}")
-        value = _layout_like(value, primary)
-        if value.dtype != primary.dtype:
-            hint = " (after A.Normalize in the pipeline, pass partner_transform=A.Normalize() so partners match)" \
-                if primary.dtype == np.float32 and value.dtype == np.uint8 else ""
-            raise PartnerError(
-                f"{owner}: the partner's {key!r} must have the primary's dtype {primary.dtype}, got {value.dtype} at {where}{hint}"
-            )
-        if value.ndim != primary.ndim or value.shape[2:] != primary.shape[2:]:
-            raise PartnerError(
-                f"{owner}: the partner's {key!r} must have the primary's channels (shape {primary.shape}), "
-                f"got shape {value.shape} at {where}"
-            )
-        if value.size == 0:
-            raise PartnerError(f"{owner}: the partner's {key!r} must not be empty, got shape {value.shape} at {where}")
-        return value
-
-    def _check_partner_mask(self, mask: Any, primary: np.ndarray, partner_image: np.ndarray, key: str,
-                            params: dict[str, Any]) -> np.ndarray:
-        if (isinstance(mask, np.ndarray) and mask.dtype == primary.dtype and mask.shape == primary.shape
-                and mask.shape[:2] == partner_image.shape[:2]):
-            return mask  # the common case, checked without building any message
-        owner = type(self).__name__
-        where = _at(key, params)
-        if not isinstance(mask, np.ndarray):
-            raise PartnerError(f"{owner}: the partner's mask must be an array, got {type(mask).__name__} for {where}")
-        if mask.size == 0:
-            raise PartnerError(f"{owner}: the partner mask must not be empty, got shape {mask.shape} for {where}")
-        if mask.shape[:2] != partner_image.shape[:2]:
-            raise PartnerError(
-                f"{owner}: the partner mask must have its own image's height and width {partner_image.shape[:2]}, "
-                f"got shape {mask.shape} for {where}"
-            )
-        mask = _layout_like(mask, primary)
-        if mask.ndim != primary.ndim or mask.shape[2:] != primary.shape[2:]:
-            raise PartnerError(
-                f"{owner}: the partner mask must have the primary mask's channels (shape {primary.shape}), "
-                f"got shape {mask.shape} for {where}"
-            )
-        if mask.dtype != primary.dtype:
-            raise PartnerError(
-                f"{owner}: the partner mask must have the primary mask's dtype {primary.dtype} (class ids are never "
-                f"cast), got {mask.dtype} for {where}"
-            )
-        return mask
-
-    def _partner_masks(self, masks: Any, primary: Any, partner_image: np.ndarray, hw: tuple[int, int], key: str,
-                       params: dict[str, Any]) -> list[np.ndarray]:
-        if not isinstance(masks, (list, tuple, np.ndarray)):
-            raise PartnerError(
-                f"{type(self).__name__}: the partner's masks must be a list or an array, got {type(masks).__name__} "
-                f"for {_at(key, params)}"
-            )
-        reference = primary[0] if len(primary) else None
-        out = []
-        for mask in masks:
-            like = reference if reference is not None else np.asarray(mask)
-            checked = self._check_partner_mask(mask, like, partner_image, key, params)
-            out.append(F.resize_to(checked, hw[0], hw[1], nearest=True))
-        return out
-
-    def _partner_annotations(self, key: str, kind: str, sample: dict[str, Any], primary: np.ndarray,
-                             partner_image: np.ndarray, hw: tuple[int, int], params: dict[str, Any]) -> np.ndarray:
-        owner = type(self).__name__
-        processor = self.get_processor(kind)
-        if processor is None:
-            raise ValueError(
-                f"{owner}: {key!r} needs the pipeline's {'bbox_params' if kind == 'bboxes' else 'keypoint_params'}: call "
-                f"it inside A.Compose([...], {'bbox_params' if kind == 'bboxes' else 'keypoint_params'}=...), got no processor"
-            )
-        labels = {field: sample[field] for field in processor.params.label_fields or ()}
-        try:
-            return partner_annotations(processor, key, kind, sample[key], labels, partner_image, primary, hw)
-        except ValueError as error:
-            raise PartnerError(f"{owner}: the partner's {_at(key, params)}: {error}") from error
-
     def _label_fields(self, kind: str | None) -> tuple[str, ...]:
         processor = self.get_processor(kind) if kind else None
         return tuple(processor.params.label_fields or ()) if processor is not None else ()
@@ -415,25 +263,33 @@ class _MixTransform(MixSerialization, ContractMixin, DualTransform):
         return self.apply(keypoints)
 
 
-def _at(key: str, params: dict[str, Any]) -> str:
-    """Where an error is, for messages: the key and the partner."""
-    return f"{key!r} at {PartnerSource.describe(params)}"
+def draw_lambda(py_random: Any, alpha: float) -> float:
+    """λ ~ Beta(α, α), exactly, for every α > 0.
+
+    A Beta variate is ``G1 / (G1 + G2)`` with ``G1, G2 ~ Gamma(α)``; for small α both underflow to 0
+    in floating point (Python's ``betavariate`` then returns 0 far more often than 1: 99.9% zeros at
+    α = 1e-6). Drawn in logs instead, ``log G = log Gamma(α + 1) + log(U) / α`` with ``U`` uniform,
+    nothing underflows, and ``λ = 1 / (1 + exp(log G2 - log G1))`` is symmetric by construction
+    (``G1`` and ``G2`` are drawn alike): the tiny-α limit is 0 or 1 with probability ½ each.
+    """
+    log_g1 = _log_gamma_variate(py_random, alpha)
+    log_g2 = _log_gamma_variate(py_random, alpha)
+    difference = log_g2 - log_g1
+    if difference > 700.0:  # exp would overflow: λ is 0 to double precision
+        return 0.0
+    return 1.0 / (1.0 + math.exp(difference))
 
 
-def _label_field_names(processors: Mapping[str, Any]) -> set[str]:
-    return {f for p in processors.values() for f in (p.params.label_fields or ())}
+def _log_gamma_variate(py_random: Any, alpha: float) -> float:
+    """log of a Gamma(α, 1) variate, for any α > 0 (``Gamma(α) = Gamma(α + 1) · U^(1/α)``)."""
+    if alpha >= 1.0:
+        return _log(py_random.gammavariate(alpha, 1.0))
+    u = 1.0 - py_random.random()  # in (0, 1]
+    return _log(py_random.gammavariate(alpha + 1.0, 1.0)) + math.log(u) / alpha
 
 
-def _layout_like(partner: np.ndarray, primary: Any) -> np.ndarray:
-    """A 2-D partner array as H×W×1 when the primary is H×W×1. AlbumentationsX's ``Compose`` hands
-    its transforms grayscale images and masks with a channel axis, while partners come as stored."""
-    if partner.ndim == 2 and np.ndim(primary) == 3 and np.shape(primary)[2] == 1:
-        return partner[..., np.newaxis]
-    return partner
-
-
-def _draw_beta(py_random: Any, alpha: float) -> float:
-    return py_random.betavariate(alpha, alpha)
+def _log(value: float) -> float:
+    return math.log(value) if value > 0.0 else -745.0  # a Gamma(>= 1) variate of exactly 0: one in 2**53
 
 
 class MixUp(_MixTransform):
@@ -489,7 +345,7 @@ class MixUp(_MixTransform):
         super().__init__(reference_data, read_fn, alpha, num_classes, partner_transform, name, p)
 
     def draw(self, data: dict[str, Any]) -> dict[str, Any]:
-        return {"lam": _draw_beta(self.py_random, self.alpha), **self._draw_partner()}
+        return {"lam": draw_lambda(self.py_random, self.alpha), **self._draw_partner()}
 
     def _geometry(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         return {"lam": params["lam"], "weight": 1.0 - params["lam"]}
@@ -579,7 +435,7 @@ class CutMix(_MixTransform):
         height, width = data["image"].shape[:2]  # check_data has vetted the image
         rng = self.py_random
         if self.area_range is None:
-            lam = _draw_beta(rng, self.alpha)
+            lam = draw_lambda(rng, self.alpha)
             box = F.cutmix_box(lam, rng.randrange(height), rng.randrange(width), height, width)
         else:
             ratio = math.sqrt(rng.uniform(*self.area_range))
