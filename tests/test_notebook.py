@@ -84,4 +84,8 @@ def test_notebook_runs_top_to_bottom(tmp_path: Path, monkeypatch: pytest.MonkeyP
     losses = [float(v) for v in re.findall(r"epoch \d+/6: mean training loss (\S+)", text)]
     assert len(losses) == 6 and all(math.isfinite(v) and v > 0 for v in losses), text
     assert text.count("predicted") == 4
+    verdicts = re.findall(r"predicted (\w+) \(\d+%\), (right|wrong)", text)
+    assert len(verdicts) == 4
+    right = sum(verdict == "right" for _, verdict in verdicts)
+    assert f"{right} of 4 photographs classified right after 24 training steps (a smoke run)" in text
     assert list(work.iterdir()) == []  # the notebook writes no files
