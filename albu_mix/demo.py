@@ -6,7 +6,6 @@ copies of CC0 and public-domain photographs; see ``data/NOTICE.md``.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -16,6 +15,7 @@ import albumentations as A
 import cv2
 import numpy as np
 
+from ._compat import bbox_params
 from .mixing import CutMix, MixUp
 from .transforms import Cutout, LabelSmoothing
 
@@ -65,8 +65,7 @@ def _with_boxes(sample: dict[str, Any], origin: int) -> dict[str, Any]:
 
 def _bbox_params() -> Any:
     """Pascal VOC boxes with two label fields (AlbumentationsX calls ``format`` ``coord_format``)."""
-    key = "coord_format" if "coord_format" in inspect.signature(A.BboxParams).parameters else "format"
-    return A.BboxParams(**{key: "pascal_voc", "label_fields": ["names", "origin"]})
+    return bbox_params("pascal_voc", label_fields=["names", "origin"])
 
 
 def _as_partners(others: list[dict[str, Any]]) -> list[dict[str, Any]]:
