@@ -72,25 +72,35 @@ def _transformed(mixer: Any, sample: dict[str, Any], keys: list[str], params: di
     """The partner after ``partner_transform``, seeded per call from the mixer's stream.
 
     Every routed target of the partner goes in. A standard key (``mask``, ``bboxes``) is the
-    transform's to handle or leave alone, as for the primary (a pixel-only transform leaves masks
-    alone, rightly); boxes and keypoints need the pipeline's processors, and an alias (``image2``)
-    must be one the transform knows whenever it handles the alias's kind, or the alias would stay
-    untransformed while its kind is transformed: both are errors, never a target silently left behind.
+    transform's to handle or leave alone, as for the primary (a pixel-only transform leaves masks,
+    boxes and keypoints alone, rightly); boxes and keypoints that the transform would move need the
+    pipeline's processors, and an alias (``image2``) must be one the transform knows whenever it
+    handles the alias's kind, or the alias would stay untransformed while its kind is transformed:
+    both are errors, never a target silently left behind.
     """
     owner = type(mixer).__name__
     transform = mixer.partner_transform
     kind_of = mixer._router.kind
-    inputs = {"image": sample["image"], **{k: sample[k] for k in keys if kind_of(mixer, k) != "label"}}
-    inputs = {k: v for k, v in inputs.items() if v is not None}
     available = getattr(transform, "available_keys", None) or getattr(transform, "_available_keys", None) or set()
     processors = getattr(transform, "processors", None) or {}
+    inputs = {"image": sample["image"]}
+    for key in keys:
+        kind = kind_of(mixer, key)
+        if kind in ANNOTATION_KINDS and available and kind not in available:
+            continue  # a transform that does not touch boxes (keypoints) leaves them, and their labels, as they are
+        value = sample.get(key)
+        if kind == "masks" and isinstance(value, (list, tuple)) and value and len({np.shape(m) for m in value}) == 1:
+            # one N×H×W array: AlbumentationsX 2.5's spatial transforms fail on a list of masks
+            value = np.stack([np.asarray(m) for m in value])
+        if kind != "label" and value is not None:
+            inputs[key] = value
     for key in inputs:
         kind = kind_of(mixer, key)
         if kind in ANNOTATION_KINDS and processors.get(kind) is None:
             raise PartnerError(
-                f"{owner}: the partner's {key!r} must follow its partner_transform, so partner_transform must be an "
-                f"A.Compose with the pipeline's {'bbox_params' if kind == 'bboxes' else 'keypoint_params'}, got "
-                f"{type(transform).__name__} without them"
+                f"{owner}: the partner's {key!r} must follow its partner_transform, which moves them, so "
+                f"partner_transform must be an A.Compose with the pipeline's "
+                f"{'bbox_params' if kind == 'bboxes' else 'keypoint_params'}, got {type(transform).__name__} without them"
             )
         if kind is not None and key != kind and kind in available and key not in available:
             raise PartnerError(
