@@ -10,7 +10,7 @@ from .pool import PartnerPool, Remember
 from .seeding import reseed, worker_init_fn
 from .transforms import Cutout, LabelSmoothing
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "CutMix",
