@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from .batching import collate
+from .detection import aligned_masks
 from .labels import encode_label, mix_labels, smooth_label
 from .mixing import CutMix, MixUp
 from .partners import PartnerError
-from .pool import PartnerPool, Remember
+from .pool import PartnerPool, Recall, Remember
 from .seeding import reseed, worker_init_fn
 from .transforms import Cutout, LabelSmoothing
 
@@ -19,8 +20,10 @@ __all__ = [
     "MixUp",
     "PartnerError",
     "PartnerPool",
+    "Recall",
     "Remember",
     "__version__",
+    "aligned_masks",
     "collate",
     "encode_label",
     "mix_labels",

@@ -19,9 +19,10 @@ import numpy as np
 __all__ = ["collate"]
 
 _FIX = (
-    "a mixing transform that did not run (an unfired OneOf or sub-pipeline) leaves the label as given and sets "
-    "no mix_lambda; end the pipeline with albu_mix.LabelSmoothing(epsilon=0.0, num_classes=K), which always "
-    "encodes the label and sets mix_lambda"
+    "a mixing transform that did not run (an unfired OneOf or sub-pipeline) leaves the label as given and, where "
+    "albu_mix cannot see the end of the pipeline's call (AlbumentationsX), sets no mix_lambda; end the pipeline "
+    "with albu_mix.LabelSmoothing(epsilon=0.0), which needs no label (pass num_classes=K when samples carry a "
+    "class label): it always encodes the label and sets mix_lambda"
 )
 
 

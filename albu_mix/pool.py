@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import copy
 import os
+import random
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -57,10 +58,8 @@ from ._routing import ANNOTATION_KINDS, MIXED_KINDS, Router
 from .mixing.annotations import as_partner_annotations
 from .serialization import LiveSerialization, register
 
-__all__ = ["PartnerPool", "Remember"]
+__all__ = ["PartnerPool", "Recall", "Remember"]
 
-#: a draw made while the pool was cold: it returned None
-_COLD = -1
 #: draws remembered per pooled sample (a pipeline makes one per mixer that fires)
 _MAX_DRAWS_PER_SAMPLE = 64
 _MASK64 = (1 << 64) - 1
@@ -110,7 +109,7 @@ class PartnerPool:
         self._entries: dict[int, tuple[dict[str, Any], bool]] = {}  # serial -> (frozen sample, flat), oldest first
         self._order: list[int] = []  # the serials of _entries, oldest first: what a pick indexes
         self._next = 0  # the serial the next remembered sample gets
-        self._draws: dict[int, dict[int, int]] = {}  # sample serial -> {token: chosen serial or _COLD}
+        self._draws: dict[int, dict[int, tuple[int, ...]]] = {}  # sample serial -> {seed: chosen serials}
 
     # -- drawing ----------------------------------------------------------------------------------
     def __call__(self, rng: np.random.Generator) -> dict[str, Any] | None:
@@ -120,36 +119,43 @@ class PartnerPool:
     def _partner(self, seed: int, note: bool) -> dict[str, Any] | None:
         """The pooled sample chosen by ``seed`` (a new dict, read-only arrays), or None while cold. The
         choice is noted for replay when ``note`` is True (inside a ``ReplayCompose``)."""
+        chosen = self._choose(seed, note, lambda order: (order[_pick(seed) % len(order)],))
+        return _handed_out(*chosen[0]) if chosen else None
+
+    def _partners(self, seed: int, n: int, note: bool) -> list[dict[str, Any]]:
+        """Up to ``n`` distinct pooled samples chosen by ``seed`` (fewer while the pool holds fewer, none
+        while cold), each as ``_partner`` hands it out."""
+        chosen = self._choose(seed, note, lambda order: tuple(random.Random(seed).sample(order, min(n, len(order)))))
+        return [_handed_out(*entry) for entry in chosen]
+
+    def _choose(self, seed: int, note: bool, pick: Any) -> list[tuple[dict[str, Any], bool]]:
+        """The entries of the serials ``pick(candidates)`` chooses among the most recent ``capacity``
+        samples (none while fewer than ``warmup`` joined), or of those chosen with this seed when
+        replaying; the choice is noted for replay when ``note`` is True (inside a ``ReplayCompose``)."""
         self._check_process()
         local = self._local
         with self._lock:
             if getattr(local, "replaying", False):
-                chosen = self._replayed(seed)
-            else:
-                if getattr(local, "in_call", False) and not getattr(local, "remembered", False):
-                    raise ValueError(
-                        f"{self!r}: a mixer drew a partner before any Remember(pool) in this call: put Remember(pool) "
-                        "before MixUp(pool)/CutMix(pool) in the same pipeline (otherwise a sample could be drawn as "
-                        "its own partner)"
-                    )
-                order = self._order
-                n = min(len(order), self.capacity)  # the most recent: the one before them is kept for replay
-                chosen = order[len(order) - n + _pick(seed) % n] if n >= self.warmup else _COLD
-                current = getattr(local, "current", None)
-                if note and current is not None:
-                    draws = self._draws.setdefault(current, {})
-                    draws.pop(seed, None)
-                    draws[seed] = chosen
-                    if len(draws) > _MAX_DRAWS_PER_SAMPLE:
-                        del draws[next(iter(draws))]
-            if chosen == _COLD:
-                return None
-            entry, flat = self._entries[chosen]
-        if flat:  # arrays (read-only) and immutable values only: a new dict is enough
-            return dict(entry)
-        return {key: _thawed(value) for key, value in entry.items()}
+                return [self._entries[serial] for serial in self._replayed(seed)]
+            if getattr(local, "in_call", False) and not getattr(local, "remembered", False):
+                raise ValueError(
+                    f"{self!r}: a partner was drawn before any Remember(pool) in this call: put Remember(pool) "
+                    "before MixUp(pool)/CutMix(pool)/Recall(pool) in the same pipeline (otherwise a sample could be "
+                    "drawn as its own partner)"
+                )
+            order = self._order
+            recent = order[max(0, len(order) - self.capacity):]  # the sample before them is kept for replay
+            chosen: tuple[int, ...] = pick(recent) if len(recent) >= self.warmup else ()
+            current = getattr(local, "current", None)
+            if note and current is not None:
+                draws = self._draws.setdefault(current, {})
+                draws.pop(seed, None)
+                draws[seed] = chosen
+                if len(draws) > _MAX_DRAWS_PER_SAMPLE:
+                    del draws[next(iter(draws))]
+            return [self._entries[serial] for serial in chosen]  # taken under the lock: eviction cannot race
 
-    def _replayed(self, seed: int) -> int:
+    def _replayed(self, seed: int) -> tuple[int, ...]:
         current = getattr(self._local, "current", None)
         if current is None or current not in self._entries:
             raise ValueError(
@@ -157,18 +163,19 @@ class PartnerPool:
                 f"pooled, so its partner was evicted too (capacity {self.capacity}: the pool keeps the {self.capacity} "
                 "most recent samples of this process). Replay sooner after recording, or use a larger capacity"
             )
-        chosen = self._draws.get(current, {}).get(seed)
+        chosen: tuple[int, ...] | None = self._draws.get(current, {}).get(seed)
         if chosen is None:
             raise ValueError(
                 f"{self!r}: cannot replay the partner: no partner was drawn with this seed for the sample of pool serial "
                 f"{current} (the replay record comes from another pool or another process, or was not recorded by a "
                 "ReplayCompose)"
             )
-        if chosen != _COLD and chosen not in self._entries:
+        gone = [serial for serial in chosen if serial not in self._entries]
+        if gone:
             oldest = self._order[0] if self._order else self._next
             raise ValueError(
                 f"{self!r}: cannot replay the partner: it was evicted (capacity {self.capacity}: the pool keeps the "
-                f"{self.capacity} most recent samples of this process; the partner was pool serial {chosen}, the "
+                f"{self.capacity} most recent samples of this process; the partner was pool serial {gone[0]}, the "
                 f"oldest still pooled is {oldest}). Replay sooner after recording, or use a larger capacity"
             )
         return chosen
@@ -278,6 +285,13 @@ class _Opaque:
         self.value = copy.deepcopy(value)
 
 
+def _handed_out(entry: dict[str, Any], flat: bool) -> dict[str, Any]:
+    """A pooled entry as a new partner dict."""
+    if flat:  # arrays (read-only) and immutable values only: a new dict is enough
+        return dict(entry)
+    return {key: _thawed(value) for key, value in entry.items()}
+
+
 def _frozen(value: Any) -> Any:
     """A copy of ``value`` that nothing can change: arrays copied and read-only, sequences as tuples."""
     if isinstance(value, np.ndarray):
@@ -377,11 +391,9 @@ class Remember(LiveSerialization, ContractMixin, DualTransform):
             self.pool._remember(params["serial"], self._stored(data))
         return data
 
-    def _call_started(self) -> None:
-        self.pool._call_started()
-
-    def _call_finished(self, data: dict[str, Any]) -> None:
-        self.pool._call_finished()
+    @property
+    def _hook_pool(self) -> PartnerPool:
+        return self.pool
 
     def add_targets(self, additional_targets: dict[str, str]) -> None:
         self._router.add_aliases(additional_targets)
@@ -414,3 +426,72 @@ class Remember(LiveSerialization, ContractMixin, DualTransform):
 
 
 register(Remember)
+
+
+class Recall(LiveSerialization, ContractMixin, DualTransform):
+    """Put ``n`` earlier pooled samples under ``key``, for ``A.Mosaic``; the data passes through unchanged.
+
+    ``A.Mosaic`` (albumentations 2.0.8, AlbumentationsX) takes the other cells of its grid from a list
+    of sample dicts under ``metadata_key`` (default ``"mosaic_metadata"``): ``Recall`` fills it from a
+    ``PartnerPool`` that ``Remember`` fills earlier in the same pipeline, so the extra cells cost no
+    decode, and they carry the augmentations before ``Remember``, like MixUp/CutMix partners do (the
+    buffer of recent images ultralytics keeps for Mosaic, mmdetection's ``CachedMosaic``)::
+
+        pool = PartnerPool(capacity=64)
+        A.Compose([
+            A.HorizontalFlip(), Remember(pool), Recall(pool, n=3),
+            A.Mosaic(grid_yx=(2, 2), target_size=(640, 640), p=0.5),
+        ], bbox_params=A.BboxParams(format="yolo", label_fields=["cls"]))
+
+    The items are distinct earlier samples, chosen with this transform's own seeded stream (one seed per
+    call, recorded for replay), as partner dicts: ``image``, ``mask``, ``label``, and ``bboxes`` and
+    ``keypoints`` in the pipeline's format with every label field, new dicts with read-only arrays. A
+    cold pool gives fewer items (none until ``warmup`` samples joined); ``A.Mosaic`` then fills the
+    missing cells with the primary.
+
+    Args:
+        pool: the ``PartnerPool`` that ``Remember(pool)`` fills, earlier in the same pipeline.
+        n: how many earlier samples to put under ``key`` (at most; ``A.Mosaic`` with a 2×2 grid needs 3).
+        key: the data key to fill: ``A.Mosaic``'s ``metadata_key``.
+        name: the key under which ``A.from_dict(..., nonserializable={name: transform})`` restores it.
+    """
+
+    _callback_args = ("pool",)
+    _json_args = ("n", "key", "name")
+    _targets = (Targets.IMAGE, Targets.MASK, Targets.BBOXES, Targets.KEYPOINTS)
+
+    def __init__(self, pool: PartnerPool, n: int = 3, key: str = "mosaic_metadata", name: str | None = None) -> None:
+        owner = type(self).__name__
+        if not isinstance(pool, PartnerPool):
+            raise TypeError(f"{owner}: pool must be an albu_mix.PartnerPool, got {type(pool).__name__}")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"{owner}: n must be an int >= 1, got {n!r}")
+        for argument, value in (("key", key), ("name", name)):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{owner}: {argument} must be a string, got {type(value).__name__}")
+        super().__init__(p=1.0)
+        self.pool = pool
+        self.n = int(n)
+        self.key = key
+        self.name = name if name is not None else owner
+
+    @property
+    def targets(self) -> dict[str, Callable[..., Any]]:
+        return {kind: _identity for kind in MIXED_KINDS}
+
+    @property
+    def _hook_pool(self) -> PartnerPool:
+        return self.pool
+
+    def draw(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {"recall_seed": self.py_random.randrange(2**63)}
+
+    def apply_params(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        items = self.pool._partners(params["recall_seed"], self.n, note=self.deterministic or self.replay_mode)  # type: ignore[attr-defined]
+        return {**data, self.key: items}
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return ("pool", "n", "key", "name")
+
+
+register(Recall)

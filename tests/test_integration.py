@@ -40,10 +40,11 @@ def test_table_covers_every_public_transform() -> None:
         if inspect.isclass(getattr(albu_mix, name)) and issubclass(getattr(albu_mix, name), BasicTransform)
     }
     tabled = {type(factory()).__name__ for _, factory, _ in TRANSFORM_TABLE}
-    assert public == {"Cutout", "LabelSmoothing", "MixUp", "CutMix", "Remember"}
-    # Remember draws nothing (it always remembers): the table's seed and replay checks do not apply;
-    # tests/test_pool.py drives it through Compose, ReplayCompose, strict mode and serialization
-    assert public - {"Remember"} <= tabled, f"add {public - tabled} to TRANSFORM_TABLE in conftest.py"
+    assert public == {"Cutout", "LabelSmoothing", "MixUp", "CutMix", "Remember", "Recall"}
+    # Remember draws nothing (it always remembers) and Recall only works behind a Remember of the same
+    # pool: the table's one-transform checks do not apply; tests/test_pool.py and tests/test_detection.py
+    # drive them through Compose, ReplayCompose, strict mode and serialization
+    assert public - {"Remember", "Recall"} <= tabled, f"add {public - tabled} to TRANSFORM_TABLE in conftest.py"
 
 
 def test_strict_compose(transform_case: Any) -> None:

@@ -201,6 +201,20 @@ def test_memory_is_bounded_by_capacity_and_the_oldest_goes_first() -> None:
     assert labels == ({7, 8, 9} if PIPELINE_HOOK else {6, 7, 8})  # the oldest were evicted
 
 
+def test_partners_are_drawn_evenly_from_every_pooled_sample() -> None:
+    """While the pool is not full as well as once it is: every held sample is as likely a partner."""
+    import scipy.stats
+
+    pool = PartnerPool(capacity=8)
+    pipeline = A.Compose([Remember(pool)])
+    for i in range(5):
+        pipeline(**sample(i))
+    held = {pooled(pool, k)["label"] for k in range(5 - LAG)}
+    picks = [pool(np.random.default_rng(seed))["label"] for seed in range(2000)]
+    counts = [picks.count(k) for k in sorted(held)]
+    assert set(picks) == held and scipy.stats.chisquare(counts).pvalue > 1e-3, counts
+
+
 def test_replaying_an_evicted_partner_is_a_clear_error() -> None:
     pool = PartnerPool(capacity=3)
     pipeline = A.ReplayCompose([Remember(pool), MixUp(pool, num_classes=N, p=1.0)])

@@ -156,7 +156,7 @@ def test_remember_after_a_mixer_is_refused() -> None:
 def test_a_mixer_drawing_from_a_pool_before_remember_is_refused() -> None:
     pool = PartnerPool()
     pipeline = A.Compose([MixUp(pool, num_classes=K, p=1.0), Remember(pool)])
-    with pytest.raises(ValueError, match=r"a mixer drew a partner before any Remember\(pool\) in this call"):
+    with pytest.raises(ValueError, match=r"a partner was drawn before any Remember\(pool\) in this call"):
         pipeline(image=make_image(), label=1)
 
 

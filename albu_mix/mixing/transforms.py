@@ -18,7 +18,7 @@ from albumentations.core.transforms_interface import DualTransform
 
 from .. import functional as F
 from .._base import ContractMixin, check_array, check_probability
-from .._compat import Targets
+from .._compat import Targets, encoder_state
 from .._routing import ANNOTATION_KINDS, PIXEL_KINDS, UNMIXABLE_KINDS, Router
 from ..labels import check_num_classes, encode_label, mix_index_labels, mix_labels
 from ..partners import PartnerError, PartnerSource
@@ -41,7 +41,13 @@ class _Plan(NamedTuple):
 
     routes: tuple[tuple[str, str], ...]  #: (key, kind) of every key it mixes
     refused: tuple[tuple[str, str], ...]  #: (key, kind) of keys of kinds it cannot mix
-    fields: tuple[str, ...]  #: label fields that must travel with the partner's annotations
+    fields: tuple[str, ...]  #: label fields the partner must carry beside its annotations
+    #: kind -> (column of weight_field or None, column of instance_field or None) in the internal rows
+    columns: dict[str, tuple[int | None, int | None]]
+
+
+#: internal rows start with these many numbers before the label-field columns (albumentations' layout)
+_COORDINATES = {"bboxes": 4, "keypoints": 5}
 
 
 #: the target kinds with a rule per transform (``MixUp.mix_bboxes``, ...); label has its own path
@@ -59,8 +65,24 @@ def _is_number(value: Any) -> bool:
 def _build_plan(mixer: Any, keys: tuple[str, ...], routes: tuple[tuple[str, str], ...]) -> _Plan:
     routes = tuple((k, kind) for k, kind in routes if kind != "mix_lambda")
     refused = tuple((k, kind) for k in keys if (kind := mixer._router.declared_kind(k)) in UNMIXABLE_KINDS)
-    fields = tuple(sorted({f for _, kind in routes if kind in ANNOTATION_KINDS for f in mixer._label_fields(kind)}))
-    return _Plan(routes, refused, fields)
+    kinds = {kind for _, kind in routes if kind in ANNOTATION_KINDS}
+    fields = tuple(sorted({f for kind in kinds for f in mixer._label_fields(kind)} - {mixer.weight_field}))
+    columns = {}
+    for kind in kinds:
+        names = mixer._label_fields(kind)
+        columns[kind] = tuple(
+            _COORDINATES[kind] + names.index(field) if field in names else None
+            for field in (mixer.weight_field, mixer.instance_field)
+        )
+    for argument in ("weight_field", "instance_field"):
+        field = getattr(mixer, argument)
+        if field is not None and kinds and not any(field in mixer._label_fields(kind) for kind in kinds):
+            listed = {kind: list(mixer._label_fields(kind)) for kind in sorted(kinds)}
+            raise ValueError(
+                f"{type(mixer).__name__}: {argument}={field!r} must be a label field of the pipeline's "
+                f"BboxParams or KeypointParams (label_fields=[..., {field!r}]), got label fields {listed}"
+            )
+    return _Plan(routes, refused, fields, columns)
 
 
 class _MixTransform(LiveSerialization, ContractMixin, DualTransform):
@@ -83,6 +105,8 @@ class _MixTransform(LiveSerialization, ContractMixin, DualTransform):
         alpha: float,
         num_classes: int | None,
         partner_transform: Callable[..., dict[str, Any]] | None,
+        weight_field: str | None,
+        instance_field: str | None,
         name: str | None,
         p: float,
     ) -> None:
@@ -97,14 +121,19 @@ class _MixTransform(LiveSerialization, ContractMixin, DualTransform):
                 f"{owner}: partner_transform must be an albumentations transform or Compose, "
                 f"got {type(partner_transform).__name__}"
             )
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"{owner}: name must be a string or None, got {type(name).__name__}")
+        for argument, value in (("weight_field", weight_field), ("instance_field", instance_field), ("name", name)):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{owner}: {argument} must be a string or None, got {type(value).__name__}")
+        if weight_field is not None and weight_field == instance_field:
+            raise ValueError(f"{owner}: weight_field and instance_field must be two fields, got {weight_field!r} for both")
         self._source = PartnerSource(owner, reference_data, read_fn)
         self.reference_data = reference_data
         self.read_fn = read_fn
         self.alpha = float(alpha)
         self.num_classes = None if num_classes is None else int(num_classes)
         self.partner_transform = partner_transform
+        self.weight_field = weight_field
+        self.instance_field = instance_field
         self.name = name if name is not None else owner
 
     @property
@@ -133,15 +162,12 @@ class _MixTransform(LiveSerialization, ContractMixin, DualTransform):
         return self._router.plan(self, data)
 
     # -- the pipeline hook ------------------------------------------------------------------------
-    def _call_started(self) -> None:
-        if self._source.pool is not None:
-            self._source.pool._call_started()
+    #: every sample of a pipeline that holds a mixer has mix_lambda, mixed or not, label or not
+    _sets_mix_lambda = True
 
-    def _call_finished(self, data: dict[str, Any]) -> None:
-        # every sample of a pipeline that holds a mixer has mix_lambda, mixed or not, label or not
-        data.setdefault("mix_lambda", 1.0)
-        if self._source.pool is not None:
-            self._source.pool._call_finished()
+    @property
+    def _hook_pool(self) -> Any:
+        return self._source.pool
 
     # -- checks ---------------------------------------------------------------------------------
     def check_data(self, data: dict[str, Any]) -> None:
@@ -213,6 +239,9 @@ class _MixTransform(LiveSerialization, ContractMixin, DualTransform):
                 continue
             if kind == "label":
                 out[key] = self._mix_label(key, value, partner[key], params, weight)
+            elif kind in plan.columns:
+                own, other = self._object_columns(key, kind, value, partner[key], plan.columns[kind], geometry, data)
+                out[key] = rules[kind](self, own, other, geometry)
             else:
                 out[key] = rules[kind](self, value, partner[key], geometry)
         out["mix_lambda"] = data.get("mix_lambda", 1.0) * (1.0 - weight)
@@ -229,6 +258,46 @@ class _MixTransform(LiveSerialization, ContractMixin, DualTransform):
     def _geometry(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """The drawn numbers as the rules take them, including ``weight``: the partner's share."""
         raise NotImplementedError
+
+    def object_weights(self, geometry: dict[str, Any]) -> tuple[float, float]:
+        """The factors for ``weight_field``: the primary's objects', the partner's objects'."""
+        raise NotImplementedError
+
+    def _object_columns(self, key: str, kind: str, own: Any, other: Any, columns: tuple[int | None, int | None],
+                        geometry: dict[str, Any], data: dict[str, Any]) -> tuple[Any, Any]:
+        """Both samples' rows with ``weight_field`` scaled by each sample's factor and the partner's
+        ``instance_field`` moved past the primary's instance masks, so that ``masks[instance]`` stays
+        each object's mask."""
+        weight_column, instance_column = columns
+        own, other = np.array(own, dtype=np.float32), np.array(other, dtype=np.float32)
+        if weight_column is not None:
+            self._check_numeric(key, self.weight_field, (own, other))
+            own_factor, other_factor = self.object_weights(geometry)
+            if own.ndim == 2 and len(own):
+                own[:, weight_column] *= np.float32(own_factor)
+            if other.ndim == 2 and len(other):
+                other[:, weight_column] *= np.float32(other_factor)
+        if instance_column is not None and other.ndim == 2 and len(other):
+            self._check_numeric(key, self.instance_field, (own, other))
+            masks = data.get("masks")
+            if masks is None:
+                raise ValueError(
+                    f"{type(self).__name__}: instance_field={self.instance_field!r} numbers the instance masks, so the "
+                    f"data must hold 'masks', got keys {sorted(data)}"
+                )
+            other[:, instance_column] += np.float32(len(masks))
+        return own, other
+
+    def _check_numeric(self, key: str, field: str | None, rows: tuple[Any, ...]) -> None:
+        processor = self.get_processor(self._router.kind(self, key) or key)
+        if processor is None or not any(r.ndim == 2 and len(r) for r in rows):
+            return
+        try:
+            numerical, _ = encoder_state(processor, key, field)
+        except KeyError:  # no label of this field was encoded in this call
+            return
+        if not numerical:
+            raise ValueError(f"{type(self).__name__}: the label field {field!r} must hold numbers, got labels of another kind")
 
     def _mix_label(self, key: str, label: Any, partner_label: Any, params: dict[str, Any], weight: float) -> np.ndarray:
         mixed = mix_index_labels(label, partner_label, self.num_classes, weight)
@@ -339,13 +408,22 @@ class MixUp(_MixTransform):
         alpha: float = 0.4,
         num_classes: int | None = None,
         partner_transform: Callable[..., dict[str, Any]] | None = None,
+        weight_field: str | None = None,
+        instance_field: str | None = None,
         name: str | None = None,
         p: float = 0.5,
     ) -> None:
-        super().__init__(reference_data, read_fn, alpha, num_classes, partner_transform, name, p)
+        super().__init__(reference_data, read_fn, alpha, num_classes, partner_transform, weight_field,
+                         instance_field, name, p)
+
+    _json_args = ("alpha", "num_classes", "weight_field", "instance_field", "name")
 
     def draw(self, data: dict[str, Any]) -> dict[str, Any]:
         return {"lam": draw_lambda(self.py_random, self.alpha), **self._draw_partner()}
+
+    def object_weights(self, geometry: dict[str, Any]) -> tuple[float, float]:
+        """Zhang et al., 2019 (Bag of Freebies): each object weighs as much as its image in the blend."""
+        return geometry["lam"], 1.0 - geometry["lam"]
 
     def _geometry(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         return {"lam": params["lam"], "weight": 1.0 - params["lam"]}
@@ -366,7 +444,8 @@ class MixUp(_MixTransform):
         return FM.mixup_keypoints(keypoints, partner)
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
-        return ("reference_data", "read_fn", "alpha", "num_classes", "partner_transform", "name")
+        return ("reference_data", "read_fn", "alpha", "num_classes", "partner_transform", "weight_field",
+                "instance_field", "name")
 
 
 class CutMix(_MixTransform):
@@ -412,10 +491,13 @@ class CutMix(_MixTransform):
         area_range: tuple[float, float] | None = None,
         num_classes: int | None = None,
         partner_transform: Callable[..., dict[str, Any]] | None = None,
+        weight_field: str | None = None,
+        instance_field: str | None = None,
         name: str | None = None,
         p: float = 0.5,
     ) -> None:
-        super().__init__(reference_data, read_fn, alpha, num_classes, partner_transform, name, p)
+        super().__init__(reference_data, read_fn, alpha, num_classes, partner_transform, weight_field,
+                         instance_field, name, p)
         if area_range is not None:
             if (
                 not isinstance(area_range, (list, tuple))
@@ -429,7 +511,7 @@ class CutMix(_MixTransform):
             area_range = (float(area_range[0]), float(area_range[1]))
         self.area_range = area_range
 
-    _json_args = ("alpha", "area_range", "num_classes", "name")
+    _json_args = ("alpha", "area_range", "num_classes", "weight_field", "instance_field", "name")
 
     def draw(self, data: dict[str, Any]) -> dict[str, Any]:
         height, width = data["image"].shape[:2]  # check_data has vetted the image
@@ -450,6 +532,12 @@ class CutMix(_MixTransform):
         if shape is not None and (shape[0] != height or shape[1] != width):  # replayed on another size
             box = _scaled_box(box, shape, (height, width))
         return {"box": box, "height": height, "width": width, "weight": F.box_fraction(box, height, width)}
+
+    def object_weights(self, geometry: dict[str, Any]) -> tuple[float, float]:
+        """Every object that stays visible keeps its weight: a box cut to its visible part (or dropped by
+        the pipeline's ``min_visibility``/``min_area``) carries the same object, as in detection CutMix
+        (YOLOv4) and albumentations' own ``CoarseDropout``; the image-level λ describes pixels, not objects."""
+        return 1.0, 1.0
 
     def mix_image(self, image: np.ndarray, partner: np.ndarray, geometry: dict[str, Any]) -> np.ndarray:
         return FM.cutmix_image(image, partner, geometry["box"])
@@ -473,7 +561,8 @@ class CutMix(_MixTransform):
         return FM.cutmix_keypoints(keypoints, partner, geometry["box"], remove_invisible=remove)
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
-        return ("reference_data", "read_fn", "alpha", "area_range", "num_classes", "partner_transform", "name")
+        return ("reference_data", "read_fn", "alpha", "area_range", "num_classes", "partner_transform",
+                "weight_field", "instance_field", "name")
 
 
 def _scaled_box(box: Any, drawn_for: Any, size: tuple[int, int]) -> F.Box:
