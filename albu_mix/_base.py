@@ -118,8 +118,8 @@ class ContractMixin:
 
     Subclasses implement ``draw(data) -> params`` (all randomness, from ``self.py_random``),
     ``apply_params(params, data) -> data`` (deterministic) and may override
-    ``not_applied(data) -> data``, ``_call_started()`` and ``_call_finished(data)`` (the pipeline
-    hook's events, albumentations 2.0 only).
+    ``not_applied(data) -> data``; ``_hook_pool`` and ``_sets_mix_lambda`` tell the pipeline hook
+    what this transform needs at the start and end of each call (albumentations 2.0 only).
     """
 
     #: the base seed this transform derives its streams from, and the (pid, rank) they were derived
@@ -154,11 +154,10 @@ class ContractMixin:
         super().set_processors(processors)  # type: ignore[misc]
         install(processors, self)
 
-    def _call_started(self) -> None:
-        """The pipeline hook: a call of the pipeline that holds this transform starts."""
-
-    def _call_finished(self, data: dict[str, Any]) -> None:
-        """The pipeline hook: a call of the pipeline that holds this transform ends without error."""
+    #: the ``PartnerPool`` this transform fills or draws from, told by the hook when a call starts and ends
+    _hook_pool: Any = None
+    #: True for the mixers: every sample leaves their pipeline with ``mix_lambda``
+    _sets_mix_lambda: bool = False
 
     # -- the call -------------------------------------------------------------------------------
     def __call__(self, *args: Any, force_apply: bool = False, **data: Any) -> dict[str, Any]:

@@ -40,8 +40,13 @@ class _NoLabelFields:
 
 class PipelineHook:
     """A processor-like entry of ``Compose.processors`` that albumentations calls at the start and the
-    end of every call of the root pipeline. Members are the albu_mix transforms of the pipeline; each may
-    define ``_call_started()`` and ``_call_finished(data)``."""
+    end of every call of the root pipeline.
+
+    ``members`` are the albu_mix transforms of the pipeline. A member's ``_hook_pool`` (a
+    ``PartnerPool`` or None) is told when each call starts and ends, once per pool however many members
+    use it; a member whose ``_sets_mix_lambda`` is True (a mixer) makes the hook give every sample
+    ``mix_lambda`` (1.0 when nothing set it).
+    """
 
     #: read by ``Compose`` when it lists its keys; "image" is always one, so it never warns
     default_data_name = "image"
@@ -50,10 +55,17 @@ class PipelineHook:
 
     def __init__(self) -> None:
         self.members: list[Any] = []
+        self.pools: list[Any] = []
+        self.sets_mix_lambda = False
 
     def add(self, transform: Any) -> None:
-        if not any(member is transform for member in self.members):
-            self.members.append(transform)
+        if any(member is transform for member in self.members):
+            return
+        self.members.append(transform)
+        pool = transform._hook_pool
+        if pool is not None and not any(known is pool for known in self.pools):
+            self.pools.append(pool)
+        self.sets_mix_lambda = self.sets_mix_lambda or transform._sets_mix_lambda
 
     # -- what Compose calls -----------------------------------------------------------------------
     def ensure_transforms_valid(self, transforms: Any) -> None:
@@ -66,12 +78,14 @@ class PipelineHook:
         pass  # called again for nested pipelines with additional_targets: must stay a no-op
 
     def preprocess(self, data: dict[str, Any]) -> None:
-        for member in self.members:
-            member._call_started()
+        for pool in self.pools:
+            pool._call_started()
 
     def postprocess(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        for member in self.members:
-            member._call_finished(data)
+        if self.sets_mix_lambda:
+            data.setdefault("mix_lambda", 1.0)
+        for pool in self.pools:
+            pool._call_finished()
         return data
 
     def filter(self, data: Any, *args: Any, **kwargs: Any) -> Any:

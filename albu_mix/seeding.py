@@ -116,11 +116,14 @@ _identity_cache: list[Any] = [None, None, None]
 
 
 def identity() -> tuple[int, int]:
-    """(pid, rank): the process a transform's streams are derived for. Cheap enough for every call."""
+    """(pid, rank): the process a transform's streams are derived for. Cheap enough for every call:
+    the rank is looked up again only in a new process or when a process group has come up."""
     pid = os.getpid()
+    cache = _identity_cache
+    if cache[0] == pid and cache[1]:  # a process group is up: the rank is final
+        return cache[2]  # type: ignore[no-any-return]
     dist = sys.modules.get("torch.distributed")
     group = dist is not None and dist.is_available() and dist.is_initialized()
-    cache = _identity_cache
     if cache[0] != pid or cache[1] != group:
         cache[:] = [pid, group, (pid, _rank())]
     return cache[2]  # type: ignore[no-any-return]

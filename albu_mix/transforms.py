@@ -284,7 +284,13 @@ class LabelSmoothing(ContractMixin, BasicTransform):
         return {"label": self.apply_to_label, "mix_lambda": _identity}
 
     def apply_to_label(self, label: Any, **params: Any) -> np.ndarray:
-        y = encode_label(label, self.num_classes, type(self).__name__)
+        k = self.num_classes
+        if (type(label) is np.ndarray and label.dtype == np.float32 and label.ndim == 1 and label.size
+                and (k is None or label.size == k) and label.min() >= 0 and label.max() <= 1 + 1e-6):
+            y = label  # the common case after a mixer, checked in one pass each way (NaN fails both); not copied,
+            # since smoothing makes a new array
+        else:
+            y = encode_label(label, k, type(self).__name__)  # everything else, with the errors that say why
         if self.mode == "others" and y.size < 2:
             raise ValueError(f"{type(self).__name__}: mode='others' needs at least 2 classes, got a label of length {y.size}")
         return smooth_label(y, self.epsilon, self.mode)
