@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from albu_mix.demo import CLASS_NAMES, load_samples, render_gallery, write_gallery
+from albu_mix.demo import CLASS_NAMES, _rows, caption, load_samples, render_gallery, write_gallery
 
 
 def test_bundled_samples_and_notice_ship_with_the_package() -> None:
@@ -33,3 +33,13 @@ def test_write_gallery_refuses_an_extension_opencv_cannot_write(tmp_path: Path) 
     with pytest.raises(ValueError, match="cannot write a colour image as '.txt'"):
         write_gallery(tmp_path / "gallery.txt")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_captions_and_margins_say_what_each_tile_shows() -> None:
+    label = np.array([1.0, 0, 0, 0], np.float32)
+    assert caption(label, 1.0, mixes=True) == ["[1.00 0.00 0.00 0.00]", "not mixed"]
+    assert caption(label, 0.25, mixes=True)[1] == "lambda=0.250"
+    assert caption(label, 1.0, mixes=False) == ["[1.00 0.00 0.00 0.00]"]  # Cutout rows: no lambda at all
+    titles = {" ".join(row.title): row for row in _rows(4)}
+    assert "Cutout size 0.4 1-2 holes fill 0" in titles and "Cutout size 0.2-0.5 3 holes fill mean" in titles
+    assert all(row.mixes for row in titles.values() if row.boxes)
