@@ -40,26 +40,55 @@ def test_readme_usage_example_runs() -> None:
     assert out["label"].shape == (10,) and abs(float(out["label"].sum()) - 1) < 1e-5
 
 
-def test_readme_detection_example_runs() -> None:
-    from conftest import ALBUMENTATIONSX
-
-    if ALBUMENTATIONSX:
-        import pytest
-
-        pytest.skip("AlbumentationsX renamed BboxParams(format=...) to coord_format")
-    (code,) = [b for b in re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL) if "bbox_params" in b]
-    rng = np.random.default_rng(0)
-    names = ["cat", "dog", "bird"]
+def _detection_data(rng: np.random.Generator, names: list[str]) -> list[tuple[np.ndarray, list[list[float]], list[str]]]:
     data = []
-    for i in range(6):
+    for i in range(12):
         n = i % 4
         centres = rng.uniform(0.3, 0.7, (n, 2))
         boxes = [[float(x), float(y), 0.2, 0.3] for x, y in centres]
         data.append((rng.integers(0, 256, (120, 160, 3), dtype=np.uint8), boxes, [names[j % 3] for j in range(n)]))
-    namespace = {"my_detection_data": data}
-    for _ in range(20):
+    return data
+
+
+def _on_this_albumentations(code: str) -> str:
+    """The README's example as its AlbumentationsX note says to write it there."""
+    from conftest import ALBUMENTATIONSX
+
+    if not ALBUMENTATIONSX:
+        return code
+    code = code.replace('format="yolo"', 'coord_format="yolo"').replace('format="pascal_voc"', 'coord_format="pascal_voc"')
+    code = code.replace("], p=0.5),\n], bbox_params", "], p=0.5),\n    LabelSmoothing(0.0),\n], bbox_params")
+    return "from albu_mix import LabelSmoothing\n" + code
+
+
+def test_readme_detection_example_runs() -> None:
+    (code,) = [b for b in re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL) if "weight_field=" in b]
+    code = _on_this_albumentations(code)
+    rng = np.random.default_rng(0)
+    names = ["cat", "dog", "bird"]
+    namespace = {"my_detection_data": _detection_data(rng, names)}
+    for _ in range(4):  # the example's loop reads out["mix_lambda"] of every sample: none lacks it
         exec(compile(code, "README.md", "exec"), namespace)
         out, weights = namespace["out"], namespace["box_weights"]
-        assert len(out["bboxes"]) == len(out["class_names"]) == len(out["origin"]) == len(weights)
-        assert set(out["class_names"]) <= set(names) and set(out["origin"]) <= {0, 1}
-        assert all(0 <= w <= 1 for w in weights)
+        assert len(out["bboxes"]) == len(out["class_names"]) == len(weights)
+        assert set(out["class_names"]) <= set(names) and all(0 <= w <= 1 for w in weights)
+        assert 0 < namespace["lam"] <= 1
+
+
+def test_readme_mosaic_example_runs() -> None:
+    from albu_mix._compat import HAS_MOSAIC
+
+    if not HAS_MOSAIC:
+        import pytest
+
+        pytest.skip("A.Mosaic is in albumentations 2.0.8 and AlbumentationsX")
+    (code,) = [b for b in re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL) if "Recall(pool" in b]
+    namespace: dict = {}
+    exec(compile(_on_this_albumentations(code), "README.md", "exec"), namespace)
+    transform = namespace["transform"]
+    rng = np.random.default_rng(1)
+    sizes = []
+    for image, boxes, names in _detection_data(rng, ["cat", "dog", "bird"])[:6]:
+        out = transform(image=image, bboxes=boxes, class_names=names)
+        sizes.append(len(out["mosaic_metadata"]))
+    assert sizes == [0, 1, 2, 3, 3, 3]  # a cold pool gives fewer
