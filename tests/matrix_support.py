@@ -30,7 +30,7 @@ CALLS = 24  # per case: sample ids 0..CALLS-1, each used once
 
 MIXERS = ("MixUp", "CutMix")
 SOURCES = ("list", "files", "stream", "pool")
-TARGETS = ("image", "mask", "masks", "bboxes", "keypoints", "aliases", "no-label")
+TARGETS = ("image", "mask", "masks", "bboxes", "keypoints", "aliases", "no-label", "instances")
 SHAPES = ("plain", "OneOf", "SomeOf", "nested", "ReplayCompose", "pixel-partner-transform", "spatial-partner-transform")
 EXECUTIONS = ("one thread", "4 threads", "fork workers", "spawn workers")
 DIMENSIONS = {"mixer": MIXERS, "source": SOURCES, "targets": TARGETS, "shape": SHAPES, "execution": EXECUTIONS}
@@ -78,6 +78,12 @@ def make_sample(i: int, targets: str) -> dict[str, Any]:
     if targets in ("bboxes", "no-label"):
         sample["bboxes"] = [[4.0, 4.0, 20.0, 12.0]]
         sample["cls"] = [i]
+    if targets == "instances":  # boxes with per-object weights and instance masks aligned by index
+        rows = [[4.0, 4.0, 20.0, 12.0], [22.0, 14.0, 30.0, 22.0]]
+        masks = np.zeros((2, H, W), np.uint8)
+        for k, (x1, y1, x2, y2) in enumerate(rows):
+            masks[k, int(y1):int(y2), int(x1):int(x2)] = 1
+        sample.update(bboxes=rows, cls=[i, i], weight=[1.0, 0.5], inst=[0, 1], masks=masks)
     if targets == "keypoints":
         sample["keypoints"] = [[8.0, 6.0]]
         sample["kcls"] = [i]
@@ -128,9 +134,10 @@ REFERENCE_IDS = range(40, 60)  # list and file partners: ids no primary has
 
 def _params(targets: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if targets in ("bboxes", "no-label"):
+    if targets in ("bboxes", "no-label", "instances"):
         key = "coord_format" if albu_mix._compat.ALBUMENTATIONSX else "format"
-        out["bbox_params"] = A.BboxParams(**{key: "pascal_voc"}, label_fields=["cls"])
+        fields = ["cls", "weight", "inst"] if targets == "instances" else ["cls"]
+        out["bbox_params"] = A.BboxParams(**{key: "pascal_voc"}, label_fields=fields)
     if targets == "keypoints":
         key = "coord_format" if albu_mix._compat.ALBUMENTATIONSX else "format"
         out["keypoint_params"] = A.KeypointParams(**{key: "xy"}, label_fields=["kcls"])
@@ -159,7 +166,8 @@ def build(case: Case, files: str | None) -> tuple[A.Compose, PartnerPool | None]
     elif case.shape.startswith("spatial"):
         partner_transform = A.Compose([A.HorizontalFlip(p=1.0)], **params)
     cls = MixUp if case.mixer == "MixUp" else CutMix
-    mixer = cls(reference, read_fn=read_fn, num_classes=K, partner_transform=partner_transform, p=1.0)
+    objects = {"weight_field": "weight", "instance_field": "inst"} if case.targets == "instances" else {}
+    mixer = cls(reference, read_fn=read_fn, num_classes=K, partner_transform=partner_transform, p=1.0, **objects)
     if case.shape == "OneOf":
         mixing: list[Any] = [A.OneOf([mixer, A.NoOp(p=1.0)], p=1.0)]
     elif case.shape == "SomeOf":
@@ -292,8 +300,20 @@ def check(case: Case, result: dict[str, Any], earlier: set[int] | None) -> None:
             assert np.all(out["mask"] == (i + 1 if lam >= 0.5 else j + 1)), f"{where}: mask"
     if case.targets == "masks":
         assert len(out["masks"]) == 2, f"{where}: {len(out['masks'])} instance masks"
+    if case.targets == "instances":
+        assert len(out["masks"]) == 4, f"{where}: {len(out['masks'])} instance masks"
+        own, other = (lam, share) if case.mixer == "MixUp" else (1.0, 1.0)
+        remembered = [1.0, 0.5]
+        for k, (cls_value, weight, inst) in enumerate(zip(out["cls"], out["weight"], out["inst"])):
+            factor = own if int(cls_value) == i else other
+            assert abs(weight - remembered[int(inst) % 2] * factor) < 1e-5, f"{where}: weight {weight} of box {k}"
+        aligned = albu_mix.aligned_masks(out["masks"], out["inst"])
+        for (x1, y1, x2, y2), mask in zip(out["bboxes"], aligned):
+            ys, xs = np.nonzero(mask)
+            assert len(ys) and xs.min() >= int(x1) - 1 and xs.max() <= int(np.ceil(x2)) and ys.min() >= int(y1) - 1, \
+                f"{where}: the mask of box ({x1}, {y1}, {x2}, {y2}) is not its own"
     for field in ("cls", "kcls"):
-        if field in out:
+        if field in out and case.targets != "instances":
             values = [int(v) for v in out[field]]
             if case.mixer == "MixUp":
                 assert values == [i, j], f"{where}: {field} {values}"

@@ -1,8 +1,8 @@
 """The cross-feature invariant matrix: partner source × targets × pipeline shape × execution × mixer.
 
-The full product has 2 × 4 × 7 × 7 × 4 = 1,568 combinations; the cases here are chosen so that every
+The full product has 2 × 4 × 8 × 7 × 4 = 1,792 combinations; the cases here are chosen so that every
 pair of values of any two dimensions meets in at least one case (a pairwise covering array, built
-greedily and checked below), about fifty cases. Each case runs ``CALLS`` samples and checks every
+greedily and checked below), under sixty cases. Each case runs ``CALLS`` samples and checks every
 output against the README's promises (``matrix_support.check``):
 
 - the label is the mix of the two samples' labels with the reported weight (``mix_lambda``), and sums
