@@ -46,7 +46,7 @@ class Case:
 
     @property
     def name(self) -> str:
-        return "-".join((self.mixer, self.source, self.targets, self.shape, self.execution)).replace(" ", "_")
+        return f"{self.mixer}-{self.source}-{self.targets}-{self.shape}-{self.execution}".replace(" ", "_")
 
 
 def value(i: int) -> int:
@@ -216,7 +216,7 @@ def call(pipeline: A.Compose, case: Case, i: int) -> dict[str, Any]:
         for _ in range(20):
             try:
                 pipeline(**bad)
-            except Exception as error:  # every error names the albu_mix transform that raised it
+            except Exception as error:  # noqa: BLE001 (any error: every one must name its transform)
                 result["error"] = f"{type(error).__name__}: {error}"
                 result["error_names_transform"] = str(error).startswith(("MixUp:", "CutMix:", "Remember:"))
                 break

@@ -21,7 +21,7 @@ from .._base import ContractMixin, check_array, check_probability
 from .._compat import Targets, encoder_state
 from .._routing import ANNOTATION_KINDS, PIXEL_KINDS, UNMIXABLE_KINDS, Router
 from ..labels import check_num_classes, encode_label, mix_index_labels, mix_labels
-from ..partners import PartnerError, PartnerSource
+from ..partners import PartnerError, PartnerSource, _below
 from ..serialization import LiveSerialization, register
 from . import functional as FM
 from .partner import prepare
@@ -30,7 +30,6 @@ __all__ = ["MAX_ALPHA", "CutMix", "MixUp"]
 
 #: the largest α accepted: Beta(α, α) is then 0.5 to within 0.0005, and the draw stays fast
 MAX_ALPHA = 1e6
-_SEED_BOUND = 2**63
 #: albumentations' declaration of the targets (read by its generic tests); label and mix_lambda are ours
 _TARGETS = (Targets.IMAGE, Targets.MASK, Targets.BBOXES, Targets.KEYPOINTS)
 _FAST_DTYPES = (np.dtype(np.uint8), np.dtype(np.float32))
@@ -206,7 +205,7 @@ class _MixTransform(LiveSerialization, ContractMixin, DualTransform):
         transform in every process and recorded for replay."""
         params = self._source.draw(self.py_random)
         if self.partner_transform is not None:
-            params["partner_aug_seed"] = self.py_random.randrange(_SEED_BOUND)
+            params["partner_aug_seed"] = self.py_random.getrandbits(63)
         return params
 
     # -- applying -------------------------------------------------------------------------------
@@ -332,15 +331,23 @@ class _MixTransform(LiveSerialization, ContractMixin, DualTransform):
         return self.apply(keypoints)
 
 
+#: below this α a Gamma(α) variate underflows to 0 often enough to matter (at 0.05: about once in 10**16)
+_TINY_ALPHA = 0.05
+
+
 def draw_lambda(py_random: Any, alpha: float) -> float:
     """λ ~ Beta(α, α), exactly, for every α > 0.
 
-    A Beta variate is ``G1 / (G1 + G2)`` with ``G1, G2 ~ Gamma(α)``; for small α both underflow to 0
-    in floating point (Python's ``betavariate`` then returns 0 far more often than 1: 99.9% zeros at
-    α = 1e-6). Drawn in logs instead, ``log G = log Gamma(α + 1) + log(U) / α`` with ``U`` uniform,
-    nothing underflows, and ``λ = 1 / (1 + exp(log G2 - log G1))`` is symmetric by construction
-    (``G1`` and ``G2`` are drawn alike): the tiny-α limit is 0 or 1 with probability ½ each.
+    A Beta variate is ``G1 / (G1 + G2)`` with ``G1, G2 ~ Gamma(α)``, which is what Python's
+    ``betavariate`` computes; for small α both underflow to 0 in floating point, and ``betavariate``
+    then returns 0 far more often than 1 (99.9% zeros at α = 1e-6). Below α = 0.05 they are drawn in
+    logs instead, ``log G = log Gamma(α + 1) + log(U) / α`` with ``U`` uniform: nothing underflows, and
+    ``λ = 1 / (1 + exp(log G2 - log G1))`` is symmetric by construction (``G1`` and ``G2`` are drawn
+    alike); the tiny-α limit is 0 or 1 with probability ½ each. From α = 0.05 on an underflow has a
+    probability of about 1e-16, and ``betavariate`` is exact (and faster).
     """
+    if alpha >= _TINY_ALPHA:
+        return py_random.betavariate(alpha, alpha)  # type: ignore[no-any-return]
     log_g1 = _log_gamma_variate(py_random, alpha)
     log_g2 = _log_gamma_variate(py_random, alpha)
     difference = log_g2 - log_g1
@@ -518,7 +525,7 @@ class CutMix(_MixTransform):
         rng = self.py_random
         if self.area_range is None:
             lam = draw_lambda(rng, self.alpha)
-            box = F.cutmix_box(lam, rng.randrange(height), rng.randrange(width), height, width)
+            box = F.cutmix_box(lam, _below(rng, height), _below(rng, width), height, width)
         else:
             ratio = math.sqrt(rng.uniform(*self.area_range))
             rect_h, rect_w = min(height, round(height * ratio)), min(width, round(width * ratio))
