@@ -8,6 +8,7 @@ from .labels import encode_label, mix_labels, smooth_label
 from .mixing import CutMix, MixUp
 from .partners import PartnerError
 from .pool import PartnerPool, Recall, Remember
+from .schedule import Schedule
 from .seeding import reseed, worker_init_fn
 from .transforms import Cutout, LabelSmoothing
 
@@ -22,6 +23,7 @@ __all__ = [
     "PartnerPool",
     "Recall",
     "Remember",
+    "Schedule",
     "__version__",
     "aligned_masks",
     "collate",

@@ -29,6 +29,10 @@ The private (or internal) albumentations names albu_mix touches, and where they 
   ``classes_``, ``inverse_classes_``, ``num_classes``: all (albu_mix extends them).
 - ``core.utils.get_shape``: all (a dict on 2.0.x, a tuple on X; albu_mix only hands it back).
 - ``A.Mosaic`` (``metadata_key``): 2.0.8 and X; not in 2.0.0-2.0.3.
+- ``A.Sequential`` subclassed by ``albu_mix.schedule.EpochWindow``: its ``__call__`` (2.0.x: runs
+  every child in replay mode) and ``apply_in_invocation`` (X: reads ``applied_in_replay``);
+  ``BaseCompose.set_deterministic``, ``get_dict_with_id``, ``to_dict_private``, ``indented_repr``: all;
+  ``BaseCompose._get_reconstruction_kwargs`` and ``BaseCompose.__getstate__``: X only.
 """
 
 from __future__ import annotations
