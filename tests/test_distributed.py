@@ -9,7 +9,8 @@ ranks the same worker seeds. The job (``workers_support.launch_distributed_job``
 with forkserver, which puts them in the same position at a fraction of the cost (see
 ``workers_support.JOB_VARIANTS``), and, as a check, with fork, where the process group is visible.
 It runs on CPU and the loopback interface, in a new interpreter each time, as a new run of a program
-would.
+would. Each rank also checks that a ``Schedule`` reaches its persistent workers: mixing in epoch 0,
+none after ``set_epoch(1)``.
 """
 
 from __future__ import annotations
@@ -56,10 +57,16 @@ def run_job(out_dir: Path) -> Streams:
 
 
 @pytest.fixture(scope="module")
-def jobs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Streams, Streams]:
-    """The same job run twice."""
+def job_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Where the two runs of the job write."""
     root = tmp_path_factory.mktemp("distributed")
-    return run_job(root / "first"), run_job(root / "rerun")
+    return root / "first", root / "rerun"
+
+
+@pytest.fixture(scope="module")
+def jobs(job_dirs: tuple[Path, Path]) -> tuple[Streams, Streams]:
+    """The same job run twice."""
+    return run_job(job_dirs[0]), run_job(job_dirs[1])
 
 
 def with_seed(streams: Streams, variant: str, seed: int) -> dict[tuple[int, int], list[list[int]]]:
@@ -117,3 +124,19 @@ def test_draws_are_read_from_the_images() -> None:
     kept[0:3, 5:9] = 0
     assert support.what_was_drawn(image, flipped) == [1, 2, 7, 20, 24]
     assert support.what_was_drawn(image, kept) == [0, 0, 3, 5, 9]
+
+
+def test_a_schedule_reaches_the_persistent_workers_of_every_rank(
+    jobs: tuple[Streams, Streams], job_dirs: tuple[Path, Path]
+) -> None:
+    """``schedule.during(range(0, 1), [MixUp(...)])`` with 2 persistent forkserver workers per rank:
+    every item mixes in epoch 0, none after ``set_epoch(1)`` (its label is one-hot), on both ranks."""
+    for out_dir in job_dirs:
+        for rank in range(2):
+            record = json.loads((out_dir / f"rank{rank}_schedule.json").read_text())
+            assert sorted(record) == [str(epoch) for epoch in support.SCHEDULE_EPOCHS]
+            opened, closed = record["0"], record["1"]
+            assert len(opened) == len(closed) == 4, "a DistributedSampler gives each of the 2 ranks 4 of the 8 items"
+            assert all(item["epoch"] == 0 and item["mixed"] for item in opened), f"rank {rank}, epoch 0: {opened}"
+            closed_ok = all(item["epoch"] == 1 and not item["mixed"] and item["one_hot"] for item in closed)
+            assert closed_ok, f"rank {rank}, epoch 1: {closed}"

@@ -171,7 +171,8 @@ def distributed_rank(rank: int, world_size: int, init_file: str, out_dir: str) -
     """One rank of the job (started by ``torch.multiprocessing.spawn``, so there is no RANK
     variable): for each variant, a DataLoader with 2 workers and a DistributedSampler over
     ``GeneratedImages``, after the same ``torch.manual_seed`` as every other rank. Writes
-    ``rank<r>.json``: {variant: [{"worker": id, "draws": [per seed: what_was_drawn]}, ...]}."""
+    ``rank<r>.json``: {variant: [{"worker": id, "draws": [per seed: what_was_drawn]}, ...]}, then
+    runs the schedule check (``scheduled_epochs``) and writes ``rank<r>_schedule.json``."""
     import json
     import multiprocessing
 
@@ -199,8 +200,38 @@ def distributed_rank(rank: int, world_size: int, init_file: str, out_dir: str) -
             record[name] = list(loader)
         with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as f:
             json.dump(record, f)
+        with open(os.path.join(out_dir, f"rank{rank}_schedule.json"), "w") as f:
+            json.dump(scheduled_epochs(), f)
     finally:
         dist.destroy_process_group()
+
+
+#: the epochs the job's schedule check runs, in order; MixUp's window is range(0, 1)
+SCHEDULE_EPOCHS = (0, 1)
+
+
+def scheduled_epochs() -> dict[str, list[dict[str, Any]]]:
+    """The job's schedule check, in a rank: ``schedule_support.ScheduledSamples`` (MixUp while the epoch
+    is in range(0, 1), then LabelSmoothing) in a DataLoader with a DistributedSampler and 2 persistent
+    workers started with forkserver (warm by now: its modules are preloaded). ``set_epoch`` before
+    each epoch; per epoch, each item's {"epoch" its worker saw, "mixed", "one_hot" label}."""
+    import schedule_support
+    from torch.utils.data import DistributedSampler
+
+    from albu_mix.schedule import Schedule
+
+    schedule = Schedule()
+    dataset = schedule_support.ScheduledSamples(schedule, mix_epochs=range(1), n=8)
+    sampler = DistributedSampler(dataset, shuffle=False)
+    loader = schedule_support.persistent_loader(dataset, "forkserver", sampler=sampler)
+    out = {}
+    for epoch in SCHEDULE_EPOCHS:
+        schedule.set_epoch(epoch)
+        sampler.set_epoch(epoch)
+        out[str(epoch)] = [
+            {"epoch": item["epoch"], "mixed": item["mix_lambda"] < 1.0, "one_hot": item["one_hot"]} for item in loader
+        ]
+    return out
 
 
 def loopback_interface() -> str | None:
