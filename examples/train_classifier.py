@@ -8,11 +8,14 @@ and a soft-target cross-entropy trains the net.
 Partners come from a ``PartnerPool`` by default: ``Remember(pool)`` keeps each sample, and the mixers
 draw an earlier sample of the same worker, so no second image is read per mixed sample. With
 ``--partners files`` the training files themselves are the reference data, and every mixed sample
-reads a second file.
+reads a second file. ``--mix-off-epochs N`` trains the last N epochs without mixing (as timm's
+``--mixup-off-epoch`` does): the mixers sit in a ``Schedule`` window, and ``schedule.set_epoch`` before
+each epoch reaches the persistent DataLoader workers.
 
     python examples/train_classifier.py                        # scikit-learn's digits, written as PNGs
     python examples/train_classifier.py --epochs 1 --limit 256 # a smoke run
     python examples/train_classifier.py --partners files       # partners read from the training files
+    python examples/train_classifier.py --mix-off-epochs 3     # the last 3 epochs without mixing
     python examples/train_classifier.py --data-dir DIR         # DIR/<class name>/<image files>
 
 Needs PyTorch (``pip install "albu_mix[torch]"``) and, without ``--data-dir``, scikit-learn.
@@ -33,7 +36,7 @@ import torch
 from torch import nn
 
 import albu_mix
-from albu_mix import CutMix, LabelSmoothing, MixUp, PartnerPool, Remember
+from albu_mix import CutMix, LabelSmoothing, MixUp, PartnerPool, Remember, Schedule
 
 SIZE = 32
 Item = tuple[str, int]  # (image path, class index)
@@ -97,6 +100,13 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     return torch.sum(-targets * torch.log_softmax(logits, dim=1), dim=1).mean()
 
 
+def mixed_labels(targets: torch.Tensor) -> int:
+    """How many rows of ``targets`` weigh two classes: samples mixed with a partner of another class
+    (a smoothed one-hot row has one entry above its smallest one)."""
+    floor = targets.min(dim=1, keepdim=True).values
+    return int(((targets > floor + 1e-6).sum(dim=1) > 1).sum())
+
+
 def progress(iterable: Iterable[T], desc: str) -> Iterable[T]:
     """A tqdm progress bar when tqdm is installed, else the iterable itself."""
     try:
@@ -116,6 +126,8 @@ def run(data_dir: Path, args: argparse.Namespace) -> float:
     val_items = [items[i] for i in order[:n_val]]
     train_items = [items[i] for i in order[n_val:]][: args.limit]
     print(f"{len(train_items)} training and {len(val_items)} validation images, {k} classes; partners: {args.partners}")
+    if args.mix_off_epochs:
+        print(f"mixing off for the last {args.mix_off_epochs} of {args.epochs} epochs")
 
     if args.partners == "pool":
         # partners are earlier samples of the same worker, as augmented so far: no second read
@@ -125,34 +137,42 @@ def run(data_dir: Path, args: argparse.Namespace) -> float:
     else:
         # partners are training files, read (and decoded) once more for every mixed sample
         remember, reference, read_fn = [], train_items, read_sample
-    train_tf = A.Compose([
-        *remember,
+    # The epoch lives in memory the DataLoader workers share: set_epoch reaches persistent workers.
+    schedule = Schedule()
+    mixing = schedule.during(range(args.epochs - args.mix_off_epochs), [
         A.OneOf([MixUp(reference, read_fn=read_fn, alpha=0.4, num_classes=k),
                  CutMix(reference, read_fn=read_fn, alpha=1.0, num_classes=k)], p=0.8),
+    ])
+    train_tf = A.Compose([
+        *remember,
+        mixing,  # closed: MixUp and CutMix are not called, and the label is still encoded below
         LabelSmoothing(epsilon=0.1, num_classes=k),  # last: every label is a float32 vector of length k
     ], seed=args.seed)
     val_tf = A.Compose([LabelSmoothing(epsilon=0.0, num_classes=k)])  # ε = 0 only encodes the label
     loader_args = {"batch_size": args.batch_size, "num_workers": args.workers}
     if args.workers > 0:
         loader_args["worker_init_fn"] = albu_mix.worker_init_fn  # also reseeds OneOf's choice per worker
-    train_loader = torch.utils.data.DataLoader(ImageFiles(train_items, train_tf), shuffle=True, **loader_args)
+    train_loader = torch.utils.data.DataLoader(ImageFiles(train_items, train_tf), shuffle=True,
+                                               persistent_workers=args.workers > 0, **loader_args)
     val_loader = torch.utils.data.DataLoader(ImageFiles(val_items, val_tf), **loader_args)
 
     torch.manual_seed(args.seed)
     model = make_model(k)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-2, total_steps=args.epochs * len(train_loader))
+    lr_schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-2, total_steps=args.epochs * len(train_loader))
     accuracy = 0.0
-    for epoch in range(1, args.epochs + 1):
+    for epoch in range(args.epochs):
+        schedule.set_epoch(epoch)  # before iterating the loader: every sample of the epoch sees it
         model.train()
-        losses = []
-        for images, targets in progress(train_loader, f"epoch {epoch}"):
+        losses, mixed = [], 0
+        for images, targets in progress(train_loader, f"epoch {epoch + 1}"):
             loss = soft_cross_entropy(model(images), targets)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            schedule.step()
+            lr_schedule.step()
             losses.append(loss.item())
+            mixed += mixed_labels(targets)
         model.eval()
         correct = total = 0
         with torch.no_grad():
@@ -160,7 +180,9 @@ def run(data_dir: Path, args: argparse.Namespace) -> float:
                 correct += (model(images).argmax(1) == targets.argmax(1)).sum().item()
                 total += len(targets)
         accuracy = correct / total
-        print(f"epoch {epoch}/{args.epochs}: train loss {np.mean(losses):.3f}, validation accuracy {accuracy:.2%}")
+        state = "" if mixing.is_open else " (mixing off)"
+        print(f"epoch {epoch + 1}/{args.epochs}{state}: train loss {np.mean(losses):.3f}, "
+              f"mixed labels {mixed / len(train_items):.1%}, validation accuracy {accuracy:.2%}")
     return accuracy
 
 
@@ -175,7 +197,12 @@ def main() -> None:
     parser.add_argument("--partners", choices=("pool", "files"), default="pool",
                         help="where MixUp/CutMix partners come from: a PartnerPool of earlier samples (default) "
                              "or the training files, read again")
+    parser.add_argument("--mix-off-epochs", type=int, default=0, metavar="N",
+                        help="train the last N epochs without MixUp/CutMix (default: 0)")
     args = parser.parse_args()
+    if not 0 <= args.mix_off_epochs < args.epochs:
+        parser.error(f"--mix-off-epochs must be at least 0 and less than --epochs ({args.epochs}), "
+                     f"got {args.mix_off_epochs}")
     torch.set_num_threads(2)
     if args.data_dir is not None:
         run(args.data_dir, args)

@@ -42,7 +42,8 @@ def test_notebook_is_valid_and_shows_the_whole_recipe() -> None:
     assert notebook.cells[0].cell_type == "markdown"
     source = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
     for needle in ("%pip install", "render_gallery(", "A.OneOf([MixUp(", "CutMix(", "Cutout(", "LabelSmoothing(",
-                   "torch.utils.data.Dataset", "torch.utils.data.DataLoader(", "log_softmax", "plot_curve("):
+                   "torch.utils.data.Dataset", "torch.utils.data.DataLoader(", "log_softmax", "plot_curve(",
+                   "schedule.during(", "schedule.set_epoch("):
         assert needle in source, needle
     install = next(cell.source for cell in notebook.cells if "%pip install" in cell.source)
     assert 'if importlib.util.find_spec("albu_mix") is None:' in install  # installs only when missing
@@ -83,6 +84,9 @@ def test_notebook_runs_top_to_bottom(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "targets (16, 4)" in text and "every target row sums to 1: True" in text
     losses = [float(v) for v in re.findall(r"epoch \d+/6: mean training loss (\S+)", text)]
     assert len(losses) == 6 and all(math.isfinite(v) and v > 0 for v in losses), text
+    assert "epoch 2: mixing window closed, 0 of 64 samples with a mixed label" in text
+    opened = [int(v) for v in re.findall(r"epoch [01]: mixing window open, (\d+) of 64", text)]
+    assert len(opened) == 2 and all(v > 10 for v in opened), text
     assert text.count("predicted") == 4
     verdicts = re.findall(r"predicted (\w+) \(\d+%\), (right|wrong)", text)
     assert len(verdicts) == 4
