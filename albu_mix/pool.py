@@ -53,7 +53,7 @@ import numpy as np
 from albumentations.core.transforms_interface import DualTransform
 
 from ._base import ContractMixin, check_array
-from ._compat import Targets
+from ._compat import Targets, replayed_params
 from ._routing import ANNOTATION_KINDS, MIXED_KINDS, Router
 from .mixing.annotations import as_partner_annotations
 from .serialization import LiveSerialization, register
@@ -63,6 +63,16 @@ __all__ = ["PartnerPool", "Recall", "Remember"]
 #: draws remembered per pooled sample (a pipeline makes one per mixer that fires)
 _MAX_DRAWS_PER_SAMPLE = 64
 _MASK64 = (1 << 64) - 1
+
+
+class _ThreadState(threading.local):
+    """A pool's state in one thread: the sample in progress and where the current call stands."""
+
+    current: int | None = None  #: the serial of this thread's sample in progress (or being replayed)
+    pending: tuple[dict[str, Any], bool] | None = None  #: that sample, frozen, until its call ends
+    in_call = False  #: the pipeline hook saw this thread's call start
+    remembered = False  #: a Remember ran in this call
+    replaying = False  #: draws replay those noted for ``current``
 
 
 def _pick(seed: int) -> int:
@@ -105,7 +115,7 @@ class PartnerPool:
     def _reset(self) -> None:
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._local = threading.local()  # per thread: the sample in progress, the call's state
+        self._local = _ThreadState()
         self._entries: dict[int, tuple[dict[str, Any], bool]] = {}  # serial -> (frozen sample, flat), oldest first
         self._order: list[int] = []  # the serials of _entries, oldest first: what a pick indexes
         self._next = 0  # the serial the next remembered sample gets
@@ -119,34 +129,42 @@ class PartnerPool:
     def _partner(self, seed: int, note: bool) -> dict[str, Any] | None:
         """The pooled sample chosen by ``seed`` (a new dict, read-only arrays), or None while cold. The
         choice is noted for replay when ``note`` is True (inside a ``ReplayCompose``)."""
-        chosen = self._choose(seed, note, lambda order: (order[_pick(seed) % len(order)],))
+        chosen = self._choose(seed, note, None)
         return _handed_out(*chosen[0]) if chosen else None
 
     def _partners(self, seed: int, n: int, note: bool) -> list[dict[str, Any]]:
         """Up to ``n`` distinct pooled samples chosen by ``seed`` (fewer while the pool holds fewer, none
         while cold), each as ``_partner`` hands it out."""
-        chosen = self._choose(seed, note, lambda order: tuple(random.Random(seed).sample(order, min(n, len(order)))))
+        chosen = self._choose(seed, note, n)
         return [_handed_out(*entry) for entry in chosen]
 
-    def _choose(self, seed: int, note: bool, pick: Any) -> list[tuple[dict[str, Any], bool]]:
-        """The entries of the serials ``pick(candidates)`` chooses among the most recent ``capacity``
-        samples (none while fewer than ``warmup`` joined), or of those chosen with this seed when
-        replaying; the choice is noted for replay when ``note`` is True (inside a ``ReplayCompose``)."""
+    def _choose(self, seed: int, note: bool, n: int | None) -> list[tuple[dict[str, Any], bool]]:
+        """The entries of the samples ``seed`` chooses among the most recent ``capacity`` (none while
+        fewer than ``warmup`` joined): one (``n`` None) or ``n`` distinct ones; when replaying, those
+        chosen with this seed. The choice is noted for replay when ``note`` is True (inside a
+        ``ReplayCompose``)."""
         self._check_process()
         local = self._local
         with self._lock:
-            if getattr(local, "replaying", False):
+            if local.replaying:
                 return [self._entries[serial] for serial in self._replayed(seed)]
-            if getattr(local, "in_call", False) and not getattr(local, "remembered", False):
+            if local.in_call and not local.remembered:
                 raise ValueError(
                     f"{self!r}: a partner was drawn before any Remember(pool) in this call: put Remember(pool) "
                     "before MixUp(pool)/CutMix(pool)/Recall(pool) in the same pipeline (otherwise a sample could be "
                     "drawn as its own partner)"
                 )
             order = self._order
-            recent = order[max(0, len(order) - self.capacity):]  # the sample before them is kept for replay
-            chosen: tuple[int, ...] = pick(recent) if len(recent) >= self.warmup else ()
-            current = getattr(local, "current", None)
+            held = len(order)
+            count = min(held, self.capacity)  # the most recent: the one before them is kept for replay
+            chosen: tuple[int, ...]
+            if count < self.warmup:
+                chosen = ()
+            elif n is None:
+                chosen = (order[held - count + _pick(seed) % count],)
+            else:
+                chosen = tuple(random.Random(seed).sample(order[held - count:], min(n, count)))
+            current = local.current
             if note and current is not None:
                 draws = self._draws.setdefault(current, {})
                 draws.pop(seed, None)
@@ -156,7 +174,7 @@ class PartnerPool:
             return [self._entries[serial] for serial in chosen]  # taken under the lock: eviction cannot race
 
     def _replayed(self, seed: int) -> tuple[int, ...]:
-        current = getattr(self._local, "current", None)
+        current = self._local.current
         if current is None or current not in self._entries:
             raise ValueError(
                 f"{self!r}: cannot replay the partner: the sample it was drawn for (pool serial {current}) is no longer "
@@ -181,24 +199,19 @@ class PartnerPool:
         return chosen
 
     # -- what Remember and the pipeline hook call -------------------------------------------------
-    def _reserve(self) -> int:
-        """The serial number of a sample about to be remembered."""
-        self._check_process()
-        with self._lock:
-            serial = self._next
-            self._next = serial + 1
-        return serial
-
-    def _remember(self, serial: int, sample: dict[str, Any]) -> None:
-        """Keep ``sample`` (already frozen) as this thread's sample in progress; it joins the pool when
-        its call ends. A sample still in progress from this thread's last call joins now (no hook)."""
+    def _keep(self, sample: dict[str, Any], flat: bool) -> int:
+        """Keep ``sample`` (already frozen; ``flat``: no value needs thawing) as this thread's sample in
+        progress, and return its serial number; it joins the pool when its call ends. A sample still in
+        progress from this thread's last call joins now (where there is no hook)."""
         self._check_process()
         local = self._local
-        flat = not any(isinstance(v, (tuple, _Opaque)) for v in sample.values())
         with self._lock:
             self._commit(local)
+            serial = self._next
+            self._next = serial + 1
             local.current, local.pending = serial, (sample, flat)
             local.remembered, local.replaying = True, False
+        return serial
 
     def _enter_replay(self, serial: int) -> None:
         """The next draws of this thread replay those made for the sample of ``serial``."""
@@ -213,9 +226,10 @@ class PartnerPool:
         call that raised: it never joins."""
         self._check_process()
         local = self._local
-        with self._lock:
-            self._discard(local)
-            local.in_call, local.remembered, local.replaying = True, False, False
+        if local.pending is not None:
+            with self._lock:
+                self._discard(local)
+        local.in_call, local.remembered, local.replaying = True, False, False
 
     def _call_finished(self) -> None:
         """The pipeline hook: this thread's call ended without error; its sample joins the pool."""
@@ -230,8 +244,8 @@ class PartnerPool:
         with self._lock:
             self._discard(self._local)
 
-    def _commit(self, local: threading.local) -> None:
-        pending = getattr(local, "pending", None)
+    def _commit(self, local: _ThreadState) -> None:
+        pending = local.pending
         if pending is None:
             return
         serial = local.current
@@ -244,8 +258,8 @@ class PartnerPool:
             del self._entries[evicted]
             self._draws.pop(evicted, None)
 
-    def _discard(self, local: threading.local) -> None:
-        if getattr(local, "pending", None) is not None:
+    def _discard(self, local: _ThreadState) -> None:
+        if local.pending is not None:
             self._draws.pop(local.current, None)
             local.pending = None
 
@@ -380,15 +394,26 @@ class Remember(LiveSerialization, ContractMixin, DualTransform):
                 f"augmentations partners should share"
             )
 
-    def draw(self, data: dict[str, Any]) -> dict[str, Any]:
-        # not random: the serial number the sample gets in the pool, which replay needs
-        return {"serial": self.pool._reserve()}
+    def _run(self, data: dict[str, Any], force_apply: bool, collect_params: bool = True) -> dict[str, Any]:
+        """The call contract, lean: Remember always runs and draws nothing, so the probability and the
+        per-process reseeding do not apply; the pool serial it gets is its params (for replay)."""
+        self.check_data(data)
+        if self.replay_mode:  # type: ignore[attr-defined]
+            if self.applied_in_replay:  # type: ignore[attr-defined]
+                self.pool._enter_replay(replayed_params(self)["serial"])
+            return data
+        stored, flat = self._stored(data)
+        params = {"serial": self.pool._keep(stored, flat)}
+        if collect_params:
+            self.params = params
+        if self.deterministic:  # type: ignore[attr-defined]
+            data[self.save_key][id(self)] = dict(params)  # type: ignore[attr-defined]
+        return data
 
     def apply_params(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        if self.replay_mode:  # type: ignore[attr-defined]
-            self.pool._enter_replay(params["serial"])
-        else:
-            self.pool._remember(params["serial"], self._stored(data))
+        """Replaying a record outside ``ReplayCompose.replay``: the draws of the mixers that follow
+        replay those made for the sample of ``params["serial"]``."""
+        self.pool._enter_replay(params["serial"])
         return data
 
     @property
@@ -399,14 +424,20 @@ class Remember(LiveSerialization, ContractMixin, DualTransform):
         self._router.add_aliases(additional_targets)
         super().add_targets(additional_targets)
 
-    def _stored(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The sample as a partner dict carries it, frozen."""
+    def _stored(self, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """The sample as a partner dict carries it, frozen, and whether every value is flat (arrays and
+        immutable values, which a new dict hands out safely)."""
         out: dict[str, Any] = {}
+        flat = True
         for key, kind in self._router.plan(self, data):
             value = data[key]
             if value is None:
                 continue
-            if kind in ANNOTATION_KINDS:
+            if type(value) is np.ndarray and kind not in ANNOTATION_KINDS:  # the common case: an image, a mask
+                frozen = value.copy()
+                frozen.flags.writeable = False
+                out[key] = frozen
+            elif kind in ANNOTATION_KINDS:
                 processor = self.get_processor(kind)
                 if processor is None:
                     params = "bbox_params" if kind == "bboxes" else "keypoint_params"
@@ -417,9 +448,11 @@ class Remember(LiveSerialization, ContractMixin, DualTransform):
                 rows, labels = as_partner_annotations(processor, key, value, data["image"])
                 out[key] = _frozen(rows)
                 out.update({field: _frozen(list(values)) for field, values in labels.items()})
+                flat = flat and not labels
             else:
-                out[key] = _frozen(value)
-        return out
+                out[key] = frozen = _frozen(value)
+                flat = flat and not isinstance(frozen, (tuple, _Opaque))
+        return out, flat
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("pool", "name")
