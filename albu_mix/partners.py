@@ -34,6 +34,12 @@ class PartnerError(ValueError):
     """A partner could not be read, or is malformed. Names the transform and the partner."""
 
 
+class _Reading(threading.local):
+    """Whether this thread is reading a partner of this source (a call back into it is recursion)."""
+
+    active = False
+
+
 class _Recursion(PartnerError):
     """Reading a partner called the same transform again (reference data that runs its own pipeline)."""
 
@@ -73,12 +79,20 @@ class PartnerSource:
                 raise ValueError(f"{owner}: reference_data must not be empty, got a sequence of length 0")
         self.reference_data = reference_data
         self.read_fn = read_fn
-        self._reading = threading.local()
+        self._reading = _Reading()
+        # a list or tuple of sample dicts, or a pool, cannot call back into the pipeline: no guard needed
+        self._guarded = self.pool is None and not (read_fn is None and type(reference_data) in (list, tuple))
 
     def draw(self, py_random: random.Random) -> dict[str, int]:
         """The params that pick a partner: an index into a sequence or a seed for a stream."""
         if self.is_stream:
             return {"partner_seed": py_random.getrandbits(63)}
+        try:
+            size = len(self.reference_data)
+        except Exception:  # noqa: BLE001 (any error: _length says which, as a PartnerError)
+            size = None
+        if type(size) is int and size > 0:  # the common case, checked without building any message
+            return {"partner_index": _below(py_random, size)}
         size = _length(self.owner, self.reference_data, "when the transform fired", PartnerError)
         if size < 1:
             raise PartnerError(
@@ -98,13 +112,15 @@ class PartnerSource:
         """Fetch the partner named by ``params``, or None when a stream has no partner now (a cold
         ``PartnerPool``); errors name the transform and the partner. ``note``: a pool notes the draw for
         replay (inside a ``ReplayCompose``)."""
-        if getattr(self._reading, "active", False):
+        guarded = self._guarded
+        if guarded and self._reading.active:
             raise _Recursion(
                 f"{self.owner}: reading a partner called this {self.owner} again (recursion): reference_data or read_fn "
                 "runs the pipeline that holds this transform. Give the mixer the raw samples (or a reader that does not "
                 "augment), not the augmented dataset"
             )
-        self._reading.active = True
+        if guarded:
+            self._reading.active = True
         try:
             if self.pool is not None:
                 sample = self.pool._partner(params["partner_seed"], note)
@@ -121,7 +137,8 @@ class PartnerSource:
                 f"{self.owner}: reading the partner failed at {self.describe(params)}: {type(error).__name__}: {error}"
             ) from error
         finally:
-            self._reading.active = False
+            if guarded:
+                self._reading.active = False
         if sample is None and self.is_stream:
             return None
         if type(sample) is not dict and not isinstance(sample, Mapping):
@@ -149,7 +166,7 @@ class PartnerSource:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._reading = threading.local()
+        self._reading = _Reading()
 
 
 def _below(py_random: random.Random, n: int) -> int:

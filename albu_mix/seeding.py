@@ -123,7 +123,8 @@ def identity() -> tuple[int, int]:
     if cache[0] == pid and cache[1]:  # a process group is up: the rank is final
         return cache[2]  # type: ignore[no-any-return]
     dist = sys.modules.get("torch.distributed")
-    group = dist is not None and dist.is_available() and dist.is_initialized()
+    initialized = getattr(dist, "is_initialized", None)  # absent where torch.distributed is not available
+    group = initialized is not None and initialized()
     if cache[0] != pid or cache[1] != group:
         cache[:] = [pid, group, (pid, _rank())]
     return cache[2]  # type: ignore[no-any-return]

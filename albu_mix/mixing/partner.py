@@ -40,18 +40,19 @@ def prepare(mixer: Any, params: dict[str, Any], data: dict[str, Any], plan: Any)
                 f"{owner}: the primary has {key!r}, so the partner needs {key!r} too, got keys "
                 f"{sorted(sample)} at {PartnerSource.describe(params)}"
             )
-    missing = [f for f in plan.fields if f not in sample]
-    if missing:
-        raise PartnerError(
-            f"{owner}: the partner needs the label fields {missing} beside its annotations, got keys "
-            f"{sorted(sample)} at {PartnerSource.describe(params)}"
-        )
     fields = plan.fields
-    weighted = [k for k, kind in routes if plan.columns.get(kind, (None, None))[0] is not None]
-    if weighted:  # a partner without the weight field: every one of its objects weighs 1.0
-        fields = (*fields, mixer.weight_field)
-        if mixer.weight_field not in sample:
-            sample = {**sample, mixer.weight_field: [1.0] * len(sample[weighted[0]])}
+    if fields or plan.columns:  # annotations: label fields, and a weight field a partner may lack
+        missing = [f for f in fields if f not in sample]
+        if missing:
+            raise PartnerError(
+                f"{owner}: the partner needs the label fields {missing} beside its annotations, got keys "
+                f"{sorted(sample)} at {PartnerSource.describe(params)}"
+            )
+        weighted = [k for k, kind in routes if plan.columns.get(kind, (None, None))[0] is not None]
+        if weighted:  # a partner without the weight field: every one of its objects weighs 1.0
+            fields = (*fields, mixer.weight_field)
+            if mixer.weight_field not in sample:
+                sample = {**sample, mixer.weight_field: [1.0] * len(sample[weighted[0]])}
     if mixer.partner_transform is not None:
         sample = _transformed(mixer, sample, [*(k for k, _ in routes), *fields], params)
     pooled = mixer._source.pool is not None

@@ -41,7 +41,8 @@ class _Plan(NamedTuple):
     routes: tuple[tuple[str, str], ...]  #: (key, kind) of every key it mixes
     refused: tuple[tuple[str, str], ...]  #: (key, kind) of keys of kinds it cannot mix
     fields: tuple[str, ...]  #: label fields the partner must carry beside its annotations
-    #: kind -> (column of weight_field or None, column of instance_field or None) in the internal rows
+    #: kind -> (column of weight_field or None, column of instance_field or None) in the internal rows,
+    #: for the kinds that have one of them
     columns: dict[str, tuple[int | None, int | None]]
 
 
@@ -69,10 +70,12 @@ def _build_plan(mixer: Any, keys: tuple[str, ...], routes: tuple[tuple[str, str]
     columns = {}
     for kind in kinds:
         names = mixer._label_fields(kind)
-        columns[kind] = tuple(
+        found = tuple(
             _COORDINATES[kind] + names.index(field) if field in names else None
             for field in (mixer.weight_field, mixer.instance_field)
         )
+        if found != (None, None):  # only kinds whose rows carry a weight or an instance column
+            columns[kind] = found
     for argument in ("weight_field", "instance_field"):
         field = getattr(mixer, argument)
         if field is not None and kinds and not any(field in mixer._label_fields(kind) for kind in kinds):
@@ -213,11 +216,13 @@ class _MixTransform(LiveSerialization, ContractMixin, DualTransform):
         return self.apply_drawn(params, data)[0]
 
     def apply_drawn(self, params: dict[str, Any], data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        pool = self._source.pool
+        if pool is None:
+            return self._mix(params, data)
         try:
             return self._mix(params, data)
         except BaseException:
-            if self._source.pool is not None:
-                self._source.pool._refused()  # the sample in progress never becomes a partner
+            pool._refused()  # the sample in progress never becomes a partner
             raise
 
     def _mix(self, params: dict[str, Any], data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -426,7 +431,9 @@ class MixUp(_MixTransform):
     _json_args = ("alpha", "num_classes", "weight_field", "instance_field", "name")
 
     def draw(self, data: dict[str, Any]) -> dict[str, Any]:
-        return {"lam": draw_lambda(self.py_random, self.alpha), **self._draw_partner()}
+        params = self._draw_partner()
+        params["lam"] = draw_lambda(self.py_random, self.alpha)
+        return params
 
     def object_weights(self, geometry: dict[str, Any]) -> tuple[float, float]:
         """Zhang et al., 2019 (Bag of Freebies): each object weighs as much as its image in the blend."""
