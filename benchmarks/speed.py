@@ -370,7 +370,7 @@ def cutmix_bench(config: Config) -> Bench:
                 config,
                 ("cutmix", "CutMix (in-memory partner, α=1)"),
                 ("floor", "img.copy() + Compose[NoOp]"),
-                Goal(at_least=False, value=2.0),
+                Goal(at_least=False, value=2.5),
             )
         ]
 
