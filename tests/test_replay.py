@@ -286,3 +286,15 @@ def test_alpha_has_an_upper_bound_and_it_draws() -> None:
     assert albu_mix.mixing.MAX_ALPHA == 1e6
     out = MixUp(reference_samples(), alpha=1e6, num_classes=K, p=1.0)(**data(0))
     assert out["mix_lambda"] == pytest.approx(0.5, abs=0.01)
+
+
+def test_a_saved_pipeline_loads_without_its_seed_as_the_readme_says() -> None:
+    """albumentations does not store Compose(seed=...): the README tells users to pass it again."""
+    saved = A.to_dict(A.Compose([albu_mix.Cutout(4)], seed=3))
+    loaded = A.from_dict(saved)
+    assert loaded.seed is None
+    albu_mix.reseed(loaded, 3)  # the README's way back to a repeatable run
+    again = A.from_dict(saved)
+    albu_mix.reseed(again, 3)
+    image = make_image()
+    assert np.array_equal(loaded(image=image)["image"], again(image=image)["image"])
