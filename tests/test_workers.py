@@ -182,6 +182,18 @@ def test_worker_init_fn_fixes_builtin_transforms() -> None:
     assert flips[0] != flips[1]
 
 
+@pytest.mark.xfail(ALBUMENTATIONSX, strict=True, reason="AlbumentationsX: albu_mix cannot reseed the root pipeline's stream")
+def test_a_worker_draws_the_same_with_or_without_worker_init_fn() -> None:
+    """albu_mix transforms reseed themselves in a worker exactly as worker_init_fn reseeds them: one rule,
+    one base seed per transform, so passing worker_init_fn changes only albumentations' own transforms."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    plain = _loader_values(3, torch)
+    torch.manual_seed(0)
+    with_init = _loader_values(3, torch, worker_init_fn=albu_mix.worker_init_fn)
+    assert [lam for _, lam, _ in plain] == [lam for _, lam, _ in with_init]
+
+
 @pytest.mark.parametrize("seed", [None, 4])
 def test_partner_transform_draws_distinct_streams_in_workers_and_epochs(seed: int | None) -> None:
     """partner_transform is seeded per call from its mixer, so it is reseeded with it in every worker."""
