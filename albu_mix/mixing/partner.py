@@ -91,10 +91,14 @@ def _transformed(mixer: Any, sample: dict[str, Any], keys: list[str], params: di
     available = getattr(transform, "available_keys", None) or getattr(transform, "_available_keys", None) or set()
     processors = getattr(transform, "processors", None) or {}
     inputs = {"image": sample["image"]}
+    annotations = [key for key in keys if kind_of(mixer, key) in ANNOTATION_KINDS]
+    moved = [key for key in annotations if not available or kind_of(mixer, key) in available]
     for key in keys:
         kind = kind_of(mixer, key)
-        if kind in ANNOTATION_KINDS and available and kind not in available:
+        if kind in ANNOTATION_KINDS and key not in moved:
             continue  # a transform that does not touch boxes (keypoints) leaves them, and their labels, as they are
+        if kind is None and not moved:
+            continue  # label fields travel only with annotations the transform moves
         value = sample.get(key)
         if kind == "masks" and isinstance(value, (list, tuple)) and value and len({np.shape(m) for m in value}) == 1:
             # one N×H×W array: AlbumentationsX 2.5's spatial transforms fail on a list of masks
