@@ -171,9 +171,9 @@ def mix_index_labels(index1: Any, index2: Any, num_classes: int | None, partner_
     """
     if num_classes is None:
         return None
-    if type(index1) is not int or type(index2) is not int:  # the common case is plain ints: checked first
-        if not (_is_index(index1) and _is_index(index2)):
-            return None
+    plain = type(index1) is int and type(index2) is int  # the common case, checked first
+    if not plain and not (_is_index(index1) and _is_index(index2)):
+        return None
     i1, i2 = int(index1), int(index2)
     if not (0 <= i1 < num_classes and 0 <= i2 < num_classes):
         return None
