@@ -409,3 +409,23 @@ def test_bad_input_is_a_clear_error(case: Case, route: str) -> None:
             A.Compose([transform], **case.compose_kwargs())(**data)
     if case.check is not None:
         case.check(info.value, transform)
+
+
+PARTNER_ROWS = [row for row in ROWS if "-partner-" in row.id and not row.id.endswith("[init]")]
+
+
+@pytest.mark.filterwarnings("ignore:Got processor for:UserWarning")
+@pytest.mark.parametrize(("case", "route"), PARTNER_ROWS)
+def test_a_bad_partner_is_refused_even_when_the_draw_gives_it_no_weight(
+    case: Case, route: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CutMix box clipped to nothing or a MixUp λ of exactly 1 leaves the primary as it is; the
+    partner is checked all the same, so a bad partner fails on every draw and not on some."""
+    for cls in (MixUp, CutMix):
+        drawn = cls._geometry
+
+        def no_weight(self: Any, params: dict[str, Any], data: dict[str, Any], drawn: Any = drawn) -> dict[str, Any]:
+            return {**drawn(self, params, data), "weight": 0.0}
+
+        monkeypatch.setattr(cls, "_geometry", no_weight)
+    test_bad_input_is_a_clear_error(case, route)

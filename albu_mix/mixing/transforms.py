@@ -233,8 +233,12 @@ class _MixTransform(LiveSerialization, ContractMixin, DualTransform):
             return self.not_applied(data), False
         geometry = self._geometry(params, data)
         weight = geometry["weight"]
-        if weight == 0.0:  # the partner contributes nothing: the primary is left exactly as it is
-            return self.not_applied(data), True
+        if weight == 0.0:  # the partner contributes nothing: the primary is left exactly as it is,
+            out = self.not_applied(data)  # but a bad partner label is refused on every draw, not on some
+            for key, kind in plan.routes:
+                if kind == "label" and data[key] is not None:
+                    out[key] = self._mix_label(key, data[key], partner[key], params, 0.0)
+            return out, True
         out = dict(data)
         rules = self._RULES
         for key, kind in plan.routes:
