@@ -426,6 +426,7 @@ def test_replaycompose_replays_a_pool_mixed_sample_exactly() -> None:
         A.OneOf([MixUp(pool, num_classes=N, p=1.0), CutMix(pool, num_classes=N, p=1.0)], p=0.8),
         LabelSmoothing(0.1, num_classes=N),
     ])
+    pipeline.set_random_seed(0)  # unseeded, 5 or fewer of 11 warm samples mixed one run in 90
     records = [pipeline(**sample(i)) for i in range(12)]
     assert sum(r["mix_lambda"] < 1.0 for r in records) >= 6
     for i in (11, 3, 0, 7):  # in any order, the cold first sample included
