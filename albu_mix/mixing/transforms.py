@@ -233,20 +233,16 @@ class _MixTransform(LiveSerialization, ContractMixin, DualTransform):
             return self.not_applied(data), False
         geometry = self._geometry(params, data)
         weight = geometry["weight"]
-        if weight == 0.0:  # the partner contributes nothing: the primary is left exactly as it is,
-            out = self.not_applied(data)  # but a bad partner label is refused on every draw, not on some
-            for key, kind in plan.routes:
-                if kind == "label" and data[key] is not None:
-                    out[key] = self._mix_label(key, data[key], partner[key], params, 0.0)
-            return out, True
         out = dict(data)
         rules = self._RULES
         for key, kind in plan.routes:
             value = data[key]
             if value is None:
                 continue
-            if kind == "label":
+            if kind == "label":  # also at weight 0: a bad partner label is refused on every draw, not on some
                 out[key] = self._mix_label(key, value, partner[key], params, weight)
+            elif weight == 0.0:
+                continue  # the partner contributes nothing: the primary's targets stay exactly as they are
             elif kind in plan.columns:
                 own, other = self._object_columns(key, kind, value, partner[key], plan.columns[kind], geometry, data)
                 out[key] = rules[kind](self, own, other, geometry)
