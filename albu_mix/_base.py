@@ -33,7 +33,7 @@ from ._pipeline import install
 from ._routing import IMAGE_LEADS
 from .seeding import worker_init_fn
 
-__all__ = ["ContractMixin", "check_array", "check_probability", "image_shape", "plain"]
+__all__ = ["ContractMixin", "check_array", "check_probability", "image_shape", "plain", "set_state"]
 
 _SUPPORTED_DTYPES = (np.uint8, np.float32)
 
@@ -66,6 +66,17 @@ def check_array(owner: str, key: str, array: Any, spatial_ndim: tuple[int, ...])
     if array.size == 0:
         raise ValueError(f"{owner}: {key} must not be empty, got shape {array.shape}")
     return array
+
+
+def set_state(new: Any, state: dict[str, Any]) -> Any:
+    """``new`` (made by ``__new__``) given ``state`` the way its class restores a pickled state: with
+    ``__setstate__`` where there is one (AlbumentationsX recreates its locks there), else into ``__dict__``."""
+    restore = getattr(new, "__setstate__", None)
+    if restore is not None:
+        restore(state)
+    else:
+        new.__dict__.update(state)
+    return new
 
 
 def image_shape(owner: str, data: dict[str, Any]) -> tuple[int, int]:
@@ -147,6 +158,17 @@ class ContractMixin:
         """Streams given directly (a composition passing its own down): they are this process's."""
         super().set_random_state(random_generator, py_random, **kwargs)  # type: ignore[misc]
         self._seeded_for = seeding.identity()
+
+    # -- routing ----------------------------------------------------------------------------------
+    #: the transform's ``_routing.Router``, for those that route keys by kind (None: they do not)
+    _router: Any = None
+
+    def add_targets(self, additional_targets: dict[str, str]) -> None:
+        """``Compose(additional_targets=...)``: the router learns every alias (albumentations keeps only
+        those of supported kinds; the router keeps all, so a mixer can refuse the others by name)."""
+        if self._router is not None:
+            self._router.add_aliases(additional_targets)
+        super().add_targets(additional_targets)  # type: ignore[misc]
 
     # -- the pipeline hook ------------------------------------------------------------------------
     def set_processors(self, processors: dict[str, Any]) -> None:
@@ -267,12 +289,7 @@ class ContractMixin:
         memo[id(self)] = new
         shared = {*self._callback_args, "_source"}
         state = {k: v if k in shared else deepcopy(v, memo) for k, v in self._plain_state().items()}
-        restore = getattr(new, "__setstate__", None)
-        if restore is not None:
-            restore(state)
-        else:
-            new.__dict__.update(state)
-        return new
+        return set_state(new, state)
 
     #: constructor arguments that may hold user callbacks, checked when pickling
     _callback_args: tuple[str, ...] = ()

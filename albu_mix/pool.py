@@ -420,10 +420,6 @@ class Remember(LiveSerialization, ContractMixin, DualTransform):
     def _hook_pool(self) -> PartnerPool:
         return self.pool
 
-    def add_targets(self, additional_targets: dict[str, str]) -> None:
-        self._router.add_aliases(additional_targets)
-        super().add_targets(additional_targets)
-
     def _stored(self, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """The sample as a partner dict carries it, frozen, and whether every value is flat (arrays and
         immutable values, which a new dict hands out safely)."""

@@ -97,6 +97,7 @@ from albumentations.core.composition import BaseCompose
 from albumentations.core.serialization import NON_SERIALIZABLE_REGISTRY, SERIALIZABLE_REGISTRY
 from albumentations.core.transforms_interface import BasicTransform
 
+from ._base import set_state
 from ._compat import ALBUMENTATIONSX
 
 __all__ = ["EpochWindow", "Schedule"]
@@ -388,13 +389,7 @@ class EpochWindow(A.Sequential):
         new = type(self).__new__(type(self))
         memo[id(self)] = new
         getstate = getattr(super(), "__getstate__", None)  # AlbumentationsX drops locks; Python >= 3.11: __dict__
-        state = copy.deepcopy(getstate() if getstate is not None else self.__dict__, memo)
-        setstate = getattr(new, "__setstate__", None)
-        if setstate is not None:
-            setstate(state)
-        else:
-            new.__dict__.update(state)
-        return new
+        return set_state(new, copy.deepcopy(getstate() if getstate is not None else self.__dict__, memo))
 
 
 # -- the registry entries A.from_dict and ReplayCompose.replay look up ------------------------------

@@ -257,8 +257,9 @@ def reseed(pipeline: Any, seed: int | None = None, *, worker: int | None = None)
     started by exec: a ``subprocess`` pool, Ray, Dask, joblib's loky workers each look like the main
     process of rank 0); call ``reseed(pipeline, seed, worker=index)`` at the start of each.
     """
-    _reseed(pipeline, _worker_base(seed, worker), own_bases=False)
-    pipeline._albu_mix_seed = _worker_base(seed, worker)
+    base = _worker_base(seed, worker)
+    _reseed(pipeline, base, own_bases=False)
+    pipeline._albu_mix_seed = base
 
 
 def _reseed(pipeline: Any, base: int | None, own_bases: bool) -> None:

@@ -171,10 +171,6 @@ class Cutout(ContractMixin, ImageOnlyTransform):
         transform, ``additional_targets`` included (``image2`` is cut like ``image``)."""
         return [(key, lead, data[key]) for key, lead in self._router.plan(self, data) if data[key] is not None]
 
-    def add_targets(self, additional_targets: dict[str, str]) -> None:
-        self._router.add_aliases(additional_targets)
-        super().add_targets(additional_targets)
-
     def check_data(self, data: dict[str, Any]) -> None:
         owner = type(self).__name__
         for key, lead, value in self._routed(data):
@@ -294,10 +290,6 @@ class LabelSmoothing(ContractMixin, BasicTransform):
         if self.mode == "others" and y.size < 2:
             raise ValueError(f"{type(self).__name__}: mode='others' needs at least 2 classes, got a label of length {y.size}")
         return smooth_label(y, self.epsilon, self.mode)
-
-    def add_targets(self, additional_targets: dict[str, str]) -> None:
-        self._router.add_aliases(additional_targets)
-        super().add_targets(additional_targets)
 
     _records_unfired = True
 

@@ -150,11 +150,6 @@ class _MixTransform(LiveSerialization, ContractMixin, DualTransform):
             "mix_lambda": _identity,
         }
 
-    def add_targets(self, additional_targets: dict[str, str]) -> None:
-        # albumentations keeps only the aliases of supported targets; the router keeps all, to refuse the others
-        self._router.add_aliases(additional_targets)
-        super().add_targets(additional_targets)
-
     def set_processors(self, processors: dict[str, Any]) -> None:
         self._router.clear()  # the label fields of a plan come from the processors
         super().set_processors(processors)
