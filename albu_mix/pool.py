@@ -513,7 +513,7 @@ class Recall(LiveSerialization, ContractMixin, DualTransform):
         return self.pool
 
     def draw(self, data: dict[str, Any]) -> dict[str, Any]:
-        return {"recall_seed": self.py_random.randrange(2**63)}
+        return {"recall_seed": self.py_random.getrandbits(63)}  # as the mixers draw their seeds
 
     def apply_params(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         items = self.pool._partners(params["recall_seed"], self.n, note=self.deterministic or self.replay_mode)  # type: ignore[attr-defined]
